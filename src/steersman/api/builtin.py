@@ -6,7 +6,7 @@ Field selectors listed here are the extras beyond ``metadata.name`` and
 
 from __future__ import annotations
 
-from steersman.api.resources import Registry, ResourceInfo, Subresource, scale, status_of
+from steersman.api.resources import ALL_VERBS, Registry, ResourceInfo, Subresource, scale, status_of
 
 _POD_FIELDS = (
     "spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
@@ -29,11 +29,11 @@ def _r(
     subresources: tuple[Subresource, ...] = (), fields: tuple[str, ...] = (),
     verbs: tuple[str, ...] | None = None,
 ) -> ResourceInfo:
-    extra = {} if verbs is None else {"verbs": verbs}
     return ResourceInfo(
         group=group, version=version, kind=kind, plural=plural, singular=kind.lower(),
         namespaced=namespaced, short_names=short, categories=categories,
-        subresources=subresources, field_selectors=fields, **extra,
+        subresources=subresources, field_selectors=fields,
+        verbs=ALL_VERBS if verbs is None else verbs,
     )
 
 

@@ -96,14 +96,17 @@ class Registry:
 
     def __init__(self, resources: Iterable[ResourceInfo] = ()) -> None:
         self._by_gvr: dict[tuple[str, str, str], ResourceInfo] = {}
+        self.generation = 0
         for info in resources:
             self.add(info)
 
     def add(self, info: ResourceInfo) -> None:
         self._by_gvr[(info.group, info.version, info.plural)] = info
+        self.generation += 1
 
     def remove(self, group: str, version: str, plural: str) -> None:
-        self._by_gvr.pop((group, version, plural), None)
+        if self._by_gvr.pop((group, version, plural), None) is not None:
+            self.generation += 1
 
     def get(self, group: str, version: str, plural: str) -> ResourceInfo | None:
         return self._by_gvr.get((group, version, plural))

@@ -1,0 +1,184 @@
+"""The API server's HTTP application: routing, authentication and error translation.
+
+Every path that is not discovery, health or OpenAPI is parsed into a ``RequestInfo`` and
+dispatched by verb. Errors are translated once, here: a ``StatusError`` becomes its
+``Status``; anything unexpected becomes a 500 ``InternalError`` Status and is logged,
+and the server stays up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from steersman.api import errors
+from steersman.api.resources import Registry, ResourceInfo
+from steersman.apiserver import discovery
+from steersman.apiserver import negotiation as neg
+from steersman.apiserver.authn import Authenticator, UserInfo
+from steersman.apiserver.generic import GenericRegistry
+from steersman.apiserver.handlers import ResourceHandlers
+from steersman.apiserver.openapi_routes import OpenAPIRoutes
+from steersman.apiserver.requestinfo import RequestInfo, parse_resource_path
+from steersman.apiserver.subresources import Subresources
+from steersman.apiserver.watch import WatchHandler
+from steersman.apiserver.watchcache import WatchCache
+
+log = logging.getLogger(__name__)
+
+VERSION_INFO = {
+    "major": "1", "minor": "32", "gitVersion": "v1.32.4-steersman",
+    "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
+    "buildDate": "2026-11-29T00:00:00Z", "goVersion": "go1.23.6", "compiler": "gc",
+    "platform": "linux/amd64",
+}
+USER_KEY = web.AppKey("user", UserInfo)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_PUBLIC = ("/healthz", "/livez", "/readyz", "/version")
+
+
+class APIServer:
+    def __init__(self, *, resources: Registry, registry: GenericRegistry, cache: WatchCache,
+                 authenticator: Authenticator | None, server_address: str) -> None:
+        self.resources = resources
+        self.registry = registry
+        self.cache = cache
+        self.authenticator = authenticator
+        self.server_address = server_address
+        self.handlers = ResourceHandlers(registry)
+        self.watches = WatchHandler(cache)
+        self.subresources = Subresources(registry, self.handlers)
+        self.openapi = OpenAPIRoutes(resources)
+        self.ready = False
+
+    def application(self) -> web.Application:
+        app = web.Application(middlewares=[self._errors, self._authenticate],
+                              client_max_size=neg.MAX_BODY_BYTES + 1)
+        app.router.add_route("*", "/{tail:.*}", self._route)
+        return app
+
+    @web.middleware
+    async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except errors.StatusError as exc:
+            return neg.status_response(exc)
+        except web.HTTPRequestEntityTooLarge:
+            return neg.status_response(errors.request_entity_too_large(neg.MAX_BODY_BYTES))
+        except web.HTTPException:
+            raise
+        except (ConnectionResetError, ConnectionError):
+            raise
+        except Exception as exc:
+            log.exception("internal error serving %s %s", request.method, request.path)
+            return neg.status_response(errors.internal_error(f"{type(exc).__name__}: {exc}"))
+
+    @web.middleware
+    async def _authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self.authenticator is not None and request.path not in _PUBLIC:
+            peercert = None
+            if request.transport is not None:
+                peercert = request.transport.get_extra_info("peercert")
+            user = self.authenticator.authenticate(
+                authorization_header=request.headers.get("Authorization"), peercert=peercert)
+            if user is None:
+                raise errors.unauthorized()
+            request["user"] = user
+        return await handler(request)
+
+    async def _route(self, request: web.Request) -> web.StreamResponse:
+        path = request.path.rstrip("/") or "/"
+        fixed = self._fixed_route(path)
+        if fixed is not None:
+            return await fixed(request)
+        ri = parse_resource_path(path)
+        if ri is None:
+            return await self._discovery(request, path)
+        info = self.resources.get(ri.group, ri.version, ri.resource)
+        if info is None:
+            raise errors.StatusError(404, "NotFound",
+                                     "the server could not find the requested resource",
+                                     {"kind": ri.resource, "group": ri.group})
+        return await self._dispatch(request, info, ri)
+
+    def _fixed_route(self, path: str) -> Handler | None:
+        if path in ("/healthz", "/livez", "/readyz"):
+            return self._health
+        if path == "/version":
+            return self._version
+        if path == "/openapi/v2":
+            return self.openapi.v2
+        if path == "/openapi/v3":
+            return self.openapi.v3_index
+        if path.startswith("/openapi/v3/"):
+            return self.openapi.v3_document
+        return None
+
+    async def _health(self, request: web.Request) -> web.Response:
+        if request.path.rstrip("/") == "/readyz" and not self.ready:
+            return web.Response(status=500, text="[-]store-ready failed: not ready yet\n",
+                                content_type="text/plain")
+        return web.Response(text="ok", content_type="text/plain")
+
+    async def _version(self, request: web.Request) -> web.Response:
+        return neg.json_response(VERSION_INFO)
+
+    async def _discovery(self, request: web.Request, path: str) -> web.Response:
+        document = self._discovery_document(request, path)
+        if document is None:
+            raise errors.StatusError(404, "NotFound",
+                                     "the server could not find the requested resource")
+        body, content_type = document
+        response = neg.json_response(body)
+        response.content_type = content_type.split(";")[0]
+        if content_type != neg.JSON:
+            response.headers["Content-Type"] = content_type
+        return response
+
+    def _discovery_document(self, request: web.Request, path: str) -> tuple[Any, str] | None:
+        aggregated = discovery.wants_aggregated(request.headers.get("Accept", ""))
+        if path in ("/api", "/apis") and aggregated:
+            return discovery.aggregated(self.resources, core=path == "/api",
+                                        content_type=aggregated), aggregated
+        parts = [p for p in path.split("/") if p]
+        document: Any = None
+        if parts == ["api"]:
+            document = discovery.api_versions(self.server_address)
+        elif parts == ["apis"]:
+            document = discovery.api_group_list(self.resources)
+        elif len(parts) == 2 and parts[0] == "api":
+            document = discovery.api_resource_list(self.resources, "", parts[1])
+        elif len(parts) == 2 and parts[0] == "apis":
+            document = discovery.api_group(self.resources, parts[1])
+        elif len(parts) == 3 and parts[0] == "apis":
+            document = discovery.api_resource_list(self.resources, parts[1], parts[2])
+        return (document, neg.JSON) if document is not None else None
+
+    async def _dispatch(self, request: web.Request, info: ResourceInfo,
+                        ri: RequestInfo) -> web.StreamResponse:
+        if info.namespaced and ri.namespace == "" and request.method not in ("GET",):
+            raise errors.StatusError(404, "NotFound",
+                                     "the server could not find the requested resource")
+        if ri.subresource:
+            return await self.subresources.dispatch(request, info, ri)
+        method = request.method
+        if method == "GET":
+            if request.query.get("watch") in ("true", "1"):
+                return await self.watches.watch(request, info, ri)
+            if ri.name:
+                return await self.handlers.get(request, info, ri)
+            return await self.handlers.list_objects(request, info, ri)
+        if method == "POST" and not ri.name:
+            return await self.handlers.create(request, info, ri)
+        if method == "PUT" and ri.name:
+            return await self.handlers.update(request, info, ri)
+        if method == "PATCH" and ri.name:
+            return await self.handlers.patch(request, info, ri)
+        if method == "DELETE":
+            if ri.name:
+                return await self.handlers.delete(request, info, ri)
+            return await self.handlers.delete_collection(request, info, ri)
+        raise errors.method_not_allowed(method, info.plural)

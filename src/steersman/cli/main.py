@@ -1,0 +1,103 @@
+"""The ``steersman`` command: ``server`` runs the control plane, ``up`` a whole local cluster.
+
+Until the node agent exists, ``up`` starts the control plane alone and says so. Both print
+where the admin kubeconfig is, and ``up`` prints the ``export KUBECONFIG=…`` line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from steersman import __version__
+from steersman.server.controlplane import ControlPlane, ServerConfig, default_data_dir
+
+console = Console(stderr=True)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="steersman")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def main(verbose: int) -> None:
+    """steersman: a small, fast, Kubernetes-compatible container orchestrator."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _server_options(func: click.decorators.FC) -> click.decorators.FC:
+    options = [
+        click.option("--name", "cluster_name", default="default", show_default=True,
+                     help="Cluster name; the default data dir is derived from it."),
+        click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+                     help="State, keys and kubeconfig [default: $XDG_DATA_HOME/steersman/NAME]."),
+        click.option("--bind-address", default="127.0.0.1", show_default=True),
+        click.option("--port", default=6443, show_default=True, type=int,
+                     help="API port; 0 picks a free one."),
+        click.option("--store", "store_url", default="",
+                     help="memory://, sqlite:///path.db or etcd://host:port[,host:port] "
+                          "[default: sqlite in the data dir]."),
+        click.option("--insecure-http", is_flag=True,
+                     help="Serve plain HTTP without authentication (loopback only)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _config(cluster_name: str, data_dir: Path | None, bind_address: str, port: int,
+            store_url: str, insecure_http: bool) -> ServerConfig:
+    return ServerConfig(data_dir=data_dir or default_data_dir(cluster_name),
+                        cluster_name=cluster_name, bind_address=bind_address, port=port,
+                        store_url=store_url, insecure_http=insecure_http)
+
+
+@main.command()
+@_server_options
+def server(**kwargs: object) -> None:
+    """Run the control plane (API server and store)."""
+    config = _config(**kwargs)  # type: ignore[arg-type]
+    asyncio.run(_run(config, announce_export=False))
+
+
+@main.command()
+@_server_options
+def up(**kwargs: object) -> None:
+    """Start a local cluster in one process and print how to use it."""
+    config = _config(**kwargs)  # type: ignore[arg-type]
+    asyncio.run(_run(config, announce_export=True))
+
+
+async def _run(config: ServerConfig, *, announce_export: bool) -> None:
+    plane = ControlPlane(config)
+    with console.status("starting the control plane…"):
+        try:
+            await plane.start()
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on {config.bind_address}:{config.port}: {exc.strerror}; "
+                f"pick another port with --port (0 = any free port)") from exc
+    console.print(f"[green]✓[/] API server ready at [bold]{plane.url}[/] "
+                  f"(store: {config.store})")
+    console.print(f"  admin kubeconfig: {config.kubeconfig_path}")
+    if announce_export:
+        console.print("  [yellow]no node agent yet[/]: pods are stored and can be scheduled "
+                      "by later components, but nothing runs them")
+        click.echo(f"export KUBECONFIG={config.kubeconfig_path}", err=False)
+    await _wait_for_signal()
+    with console.status("stopping…"):
+        await plane.stop()
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

@@ -1,0 +1,172 @@
+"""Composition of the control plane: store → watch cache → registry → HTTP(S) API server.
+
+``ControlPlane.start`` opens the store named by the configuration (SQLite under the data
+dir by default), loads the watch cache, wires admission, creates the built-in objects,
+binds the listener (HTTPS with a generated CA, or plain HTTP on loopback for experiments),
+and writes the admin kubeconfig. ``stop`` undoes it in reverse order.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from steersman.api.builtin import builtin_registry
+from steersman.apiserver.admission import NamespaceLifecycle, ServiceAllocator
+from steersman.apiserver.app import APIServer
+from steersman.apiserver.authn import Authenticator, UserInfo
+from steersman.apiserver.bootstrap import ensure_builtin_objects
+from steersman.apiserver.generic import GenericRegistry
+from steersman.apiserver.kubeconfig import write_kubeconfig
+from steersman.apiserver.pki import ensure_admin_token, ensure_pki, server_ssl_context
+from steersman.apiserver.watchcache import WatchCache
+from steersman.store import open_store
+from steersman.store.interface import Store
+
+log = logging.getLogger(__name__)
+ADMIN = UserInfo("steersman-admin", ("system:masters", "system:authenticated"))
+
+
+def default_data_dir(cluster: str) -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "steersman" / cluster
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    data_dir: Path
+    cluster_name: str = "default"
+    bind_address: str = "127.0.0.1"
+    port: int = 6443
+    store_url: str = ""
+    insecure_http: bool = False
+    service_cidr: str = "127.43.0.0/16"
+
+    @property
+    def store(self) -> str:
+        return self.store_url or f"sqlite://{self.data_dir / 'state.db'}"
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        return self.data_dir / "admin.kubeconfig"
+
+
+class ControlPlane:
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.store: Store | None = None
+        self.cache: WatchCache | None = None
+        self.api: APIServer | None = None
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        scheme = "http" if self.config.insecure_http else "https"
+        return f"{scheme}://{_host_for_url(self.config.bind_address)}:{self.port}"
+
+    async def start(self) -> None:
+        config = self.config
+        _check_insecure(config)
+        config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(config.data_dir, 0o700)
+        self.store = open_store(config.store)
+        await self.store.start()
+        self.cache = WatchCache(self.store)
+        await self.cache.start()
+        listener = _bind(config.bind_address, config.port)
+        self.port = listener.getsockname()[1]
+        self.api = await self._build_api()
+        await self._serve(listener)
+        self.api.ready = True
+        log.info("API server listening on %s", self.url)
+
+    async def _build_api(self) -> APIServer:
+        assert self.store is not None and self.cache is not None
+        resources = builtin_registry()
+        registry = GenericRegistry(store=self.store, cache=self.cache, resources=resources)
+        allocator = ServiceAllocator(self.config.service_cidr)
+        services = resources.get("", "v1", "services")
+        assert services is not None
+        for service in registry.objects(services):
+            allocator.remember(service)
+        registry.admission = [NamespaceLifecycle(registry, resources), allocator]
+        await ensure_builtin_objects(
+            registry, resources, cluster_ip=allocator.kubernetes_ip(),
+            advertise_ip=_advertise_ip(self.config.bind_address), port=self.port)
+        return APIServer(resources=resources, registry=registry, cache=self.cache,
+                         authenticator=self._authenticator(),
+                         server_address=f"{_advertise_ip(self.config.bind_address)}:{self.port}")
+
+    def _authenticator(self) -> Authenticator | None:
+        if self.config.insecure_http:
+            return None
+        token = ensure_admin_token(self.config.data_dir)
+        return Authenticator({token: ADMIN})
+
+    async def _serve(self, listener: socket.socket) -> None:
+        assert self.api is not None
+        ssl_context = None
+        if not self.config.insecure_http:
+            pki = ensure_pki(self.config.data_dir / "pki", hosts=_sans(self.config.bind_address))
+            ssl_context = server_ssl_context(pki)
+            write_kubeconfig(
+                self.config.kubeconfig_path, cluster_name=self.config.cluster_name,
+                server=self.url, ca_pem=pki.ca_cert.read_bytes(),
+                client_cert_pem=pki.admin_cert.read_bytes(),
+                client_key_pem=pki.admin_key.read_bytes())
+        else:
+            write_kubeconfig(self.config.kubeconfig_path, cluster_name=self.config.cluster_name,
+                             server=self.url, ca_pem=None)
+        self._runner = web.AppRunner(self.api.application(), access_log=None,
+                                     handle_signals=False, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.SockSite(self._runner, listener, ssl_context=ssl_context)
+        await site.start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.cache is not None:
+            await self.cache.close()
+        if self.store is not None:
+            await self.store.close()
+
+
+def _check_insecure(config: ServerConfig) -> None:
+    if config.insecure_http and not ipaddress.ip_address(
+            _advertise_ip(config.bind_address)).is_loopback:
+        raise ValueError("--insecure-http serves without authentication and is only allowed "
+                         "on a loopback address (e.g. --bind-address 127.0.0.1)")
+
+
+def _bind(address: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((address, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def _advertise_ip(bind_address: str) -> str:
+    return "127.0.0.1" if bind_address in ("0.0.0.0", "", "localhost") else bind_address
+
+
+def _host_for_url(address: str) -> str:
+    host = _advertise_ip(address)
+    return f"[{host}]" if ":" in host else host
+
+
+def _sans(bind_address: str) -> tuple[str, ...]:
+    hosts = ["127.0.0.1", "localhost"]
+    if bind_address not in ("0.0.0.0", "", "localhost", "127.0.0.1"):
+        hosts.append(bind_address)
+    return tuple(hosts)

@@ -1,0 +1,119 @@
+"""The official ``kubernetes`` Python client against a real steersman server."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from kubernetes import client, config, watch
+from kubernetes.client.rest import ApiException
+
+from tests.e2e.harness import ServerProcess
+
+
+@pytest.fixture(scope="module")
+def api(server: ServerProcess) -> Iterator[client.ApiClient]:
+    api_client = config.new_client_from_config(config_file=str(server.kubeconfig))
+    try:
+        yield api_client
+    finally:
+        api_client.close()
+
+
+@pytest.fixture
+def ns(api: client.ApiClient) -> str:
+    name = f"py-{uuid.uuid4().hex[:8]}"
+    client.CoreV1Api(api).create_namespace(client.V1Namespace(metadata={"name": name}))
+    return name
+
+
+def _cm(name: str, labels: dict[str, str] | None = None) -> client.V1ConfigMap:
+    return client.V1ConfigMap(metadata=client.V1ObjectMeta(name=name, labels=labels),
+                              data={"k": "v"})
+
+
+def test_crud_and_errors(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+    created = core.create_namespaced_config_map(ns, _cm("one"))
+    assert created.metadata.uid and created.metadata.resource_version
+    read = core.read_namespaced_config_map("one", ns)
+    assert read.data == {"k": "v"}
+    read.data["k"] = "w"
+    updated = core.replace_namespaced_config_map("one", ns, read)
+    assert int(updated.metadata.resource_version) > int(read.metadata.resource_version)
+    with pytest.raises(ApiException) as stale:
+        core.replace_namespaced_config_map("one", ns, read)
+    assert stale.value.status == 409
+    with pytest.raises(ApiException) as missing:
+        core.read_namespaced_config_map("absent", ns)
+    assert missing.value.status == 404
+    with pytest.raises(ApiException) as invalid:
+        core.create_namespaced_pod(ns, {"metadata": {"name": "p"}, "spec": {"containers": []}})
+    assert invalid.value.status == 422
+    core.delete_namespaced_config_map("one", ns)
+    with pytest.raises(ApiException):
+        core.read_namespaced_config_map("one", ns)
+
+
+def test_watch_from_list_resource_version(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+    core.create_namespaced_config_map(ns, _cm("before", {"w": "1"}))
+    listed = core.list_namespaced_config_map(ns)
+    rv = listed.metadata.resource_version
+    core.create_namespaced_config_map(ns, _cm("b", {"w": "1"}))
+    core.patch_namespaced_config_map("b", ns, {"data": {"k": "patched"}})
+    core.delete_collection_namespaced_config_map(ns, label_selector="w=1")
+    events = [(e["type"], e["object"].metadata.name) for e in watch.Watch().stream(
+        core.list_namespaced_config_map, ns, resource_version=rv, timeout_seconds=2)]
+    assert [t for t, _ in events] == ["ADDED", "MODIFIED", "DELETED", "DELETED"], events
+    assert {n for t, n in events if t == "DELETED"} == {"before", "b"}
+
+
+def test_deployment_and_service_shapes(api: client.ApiClient, ns: str) -> None:
+    apps = client.AppsV1Api(api)
+    core = client.CoreV1Api(api)
+    body = {"metadata": {"name": "web"}, "spec": {
+        "selector": {"matchLabels": {"app": "web"}},
+        "template": {"metadata": {"labels": {"app": "web"}},
+                     "spec": {"containers": [{"name": "c", "image": "nginx",
+                                              "resources": {"limits": {"cpu": "1000m"}}}]}}}}
+    dep = apps.create_namespaced_deployment(ns, body)
+    assert dep.spec.replicas == 1 and dep.spec.strategy.type == "RollingUpdate"
+    limits = dep.spec.template.spec.containers[0].resources.limits
+    assert limits == {"cpu": "1"}
+    svc = core.create_namespaced_service(ns, {"metadata": {"name": "s"}, "spec": {
+        "selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}]}})
+    assert svc.status is not None
+    merged = core.patch_namespaced_service("s", ns, {"spec": {"ports": [
+        {"name": "new", "port": 8080}]}})
+    assert sorted(p.port for p in merged.spec.ports) == [80, 8080]
+    scale = apps.read_namespaced_deployment_scale("web", ns)
+    assert scale.spec.replicas == 1 and scale.status.selector == "app=web"
+
+
+def test_informer_follows_changes(api: client.ApiClient, ns: str) -> None:
+    core = client.CoreV1Api(api)
+    seen: list[tuple[str, str]] = []
+    stop = threading.Event()
+
+    def run() -> None:
+        w = watch.Watch()
+        for event in w.stream(core.list_namespaced_config_map, ns, timeout_seconds=5):
+            seen.append((event["type"], event["object"].metadata.name))
+            if stop.is_set():
+                w.stop()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    time.sleep(0.5)
+    core.create_namespaced_config_map(ns, _cm("informed"))
+    core.delete_namespaced_config_map("informed", ns)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and ("DELETED", "informed") not in seen:
+        time.sleep(0.05)
+    stop.set()
+    thread.join(timeout=10)
+    assert ("ADDED", "informed") in seen and ("DELETED", "informed") in seen
