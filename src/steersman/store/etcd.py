@@ -160,9 +160,13 @@ class EtcdStore:
                     raise Unavailable(f"etcd watch failed: {error!r}") from error
 
     async def _watch_stream(self, prefix: str, last: int) -> AsyncIterator[Sequence[Event]]:
-        """One gateway stream; yields [] when it is established, then event batches."""
+        """One gateway stream; yields [] when it is established, then event batches.
+
+        It starts *at* ``last`` rather than after it, so that etcd itself refuses a compacted
+        ``last`` (the contract's rule), and drops the events at ``last`` (0 means "now" to
+        etcd, hence at least 1)."""
         low, end = _range(prefix)
-        request = {"key": _b64(low), "range_end": _b64(end), "start_revision": last + 1}
+        request = {"key": _b64(low), "range_end": _b64(end), "start_revision": max(last, 1)}
         body = orjson.dumps({"create_request": {**request, "prev_kv": True}})
         url = f"{self.endpoints[self._current]}/v3/watch"
         async with self._open_session().post(url, data=body, timeout=self._watch_timeout) as resp:
@@ -235,10 +239,11 @@ def _watch_events(message: Json, last: int) -> list[Event]:
     result: Json = message.get("result", {})
     compacted = int(result.get("compact_revision", 0))
     if compacted:
-        raise Compacted(last + 1, compacted)
+        raise Compacted(last, compacted)
     if result.get("canceled"):
         raise Unavailable(f"etcd cancelled the watch: {result.get('cancel_reason', '')}")
-    return [_event(raw) for raw in result.get("events", [])]
+    events = (_event(raw) for raw in result.get("events", []))
+    return [event for event in events if event.kv.mod_revision > last]
 
 
 def _event(raw: Json) -> Event:
@@ -319,4 +324,3 @@ def _range(prefix: str) -> tuple[bytes, bytes]:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-

@@ -17,8 +17,9 @@ Contract, enforced by ``tests/conformance/store`` against every backend:
   Implementations subscribe before replaying. A DELETE event's ``kv`` carries the deleted
   value with ``mod_revision`` set to the revision of the delete; ``delete`` returns that
   same value. ``create`` and ``update`` return the stored value with its new revision.
-* After ``compact(C)``, a list at a revision below C or a watch with ``after_revision`` below
-  ``C - 1`` raises :class:`Compacted`.
+* ``compact(C)`` keeps the state at revision C and every change after it: afterwards a list
+  at a revision below C or a watch with ``after_revision`` below C raises :class:`Compacted`
+  (the event at C itself may be gone: etcd drops a tombstone at C).
 
 Keys are ``str`` (``/registry/<group>/<resource>/<namespace>/<name>``); values are bytes
 (JSON documents). The store knows nothing of Kubernetes objects.

@@ -188,7 +188,7 @@ class MemoryStore:
                 self._history[key] = kept
             else:
                 del self._history[key]
-        start = bisect.bisect_left(self._log, revision, key=lambda e: e.kv.mod_revision)
+        start = bisect.bisect_right(self._log, revision, key=lambda e: e.kv.mod_revision)
         del self._log[:start]
 
     def _commit(self, event: Event) -> None:
@@ -222,8 +222,8 @@ class MemoryStore:
 
     def _check_watchable(self, last: int) -> None:
         self._check_open()
-        if last + 1 < self._compacted:
-            raise Compacted(last + 1, self._compacted)
+        if last < self._compacted:
+            raise Compacted(last, self._compacted)
 
     def _check_open(self) -> None:
         if self._closed:

@@ -77,16 +77,15 @@ _COMPACT = (
     "DELETE FROM log WHERE id < ?1 AND (deleted = 1 OR id IN "
     "(SELECT prev_revision FROM log WHERE id <= ?1))"
 )
-_LATEST_IDS = "SELECT MAX(id) AS id FROM log WHERE {range} AND id <= ? GROUP BY name"
-_LIST = (
-    "SELECT l.name, l.value, l.create_revision, l.id FROM log AS l "
-    f"JOIN ({_LATEST_IDS}) AS latest ON l.id = latest.id "
-    "WHERE l.deleted = 0 ORDER BY l.name LIMIT ?"
+# SQLite's bare-column rule: with one MAX() aggregate, the other columns come from the row
+# holding the maximum, i.e. each key's latest row at or below the revision. The groups come
+# out of the (name, id) index in key order, so LIMIT stops the scan early.
+_LATEST_ROWS = (
+    "SELECT name, value, create_revision, MAX(id), deleted FROM log "
+    "WHERE {range} AND id <= ? GROUP BY name HAVING deleted = 0"
 )
-_COUNT = (
-    f"SELECT COUNT(*) FROM log AS l JOIN ({_LATEST_IDS}) AS latest ON l.id = latest.id "
-    "WHERE l.deleted = 0"
-)
+_LIST = f"{_LATEST_ROWS} ORDER BY name LIMIT ?"
+_COUNT = f"SELECT COUNT(*) FROM ({_LATEST_ROWS})"
 # "+name" keeps the planner on the rowid range: replays usually start near the head.
 _EVENTS = (
     "SELECT id, name, created, deleted, create_revision, prev_revision, value, old_value "
@@ -155,9 +154,9 @@ class SqliteStore:
         def read(conn: sqlite3.Connection) -> ListResult:
             with _snapshot(conn):
                 if revision:
-                    _check_compacted(conn, at, at)
+                    _check_compacted(conn, at)
                 rows = conn.execute(sql, (*params, at, limit + 1 if limit else -1)).fetchall()
-            items = [KeyValue(name, value, created, mod) for name, value, created, mod in rows]
+            items = [KeyValue(name, value, created, mod) for name, value, created, mod, _ in rows]
             more = bool(limit) and len(items) > limit
             return ListResult(revision=at, items=items[:limit] if more else items, more=more)
 
@@ -186,7 +185,7 @@ class SqliteStore:
         async def replay(last: int) -> Sequence[Event]:
             def read(conn: sqlite3.Connection) -> list[Event]:
                 with _snapshot(conn):
-                    _check_compacted(conn, last + 1, last + 1)
+                    _check_compacted(conn, last)
                     rows = conn.execute(sql, (last, *params, _REPLAY_PAGE)).fetchall()
                 return [_event(row) for row in rows]
 
@@ -392,10 +391,10 @@ def _live(key: str, row: tuple[Any, ...] | None) -> KeyValue | None:
     return KeyValue(key, value, create_revision, revision)
 
 
-def _check_compacted(conn: sqlite3.Connection, needed: int, requested: int) -> None:
+def _check_compacted(conn: sqlite3.Connection, revision: int) -> None:
     compacted = conn.execute(_COMPACT_REVISION).fetchone()[0]
-    if needed < compacted:
-        raise Compacted(requested, compacted)
+    if revision < compacted:
+        raise Compacted(revision, compacted)
 
 
 def _key_range(prefix: str, start_after: str) -> tuple[str, tuple[str, ...]]:
