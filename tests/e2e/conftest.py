@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import ServerProcess, start_server
+from tests.etcd import running_etcd
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -17,13 +19,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = start_server(tmp_path_factory.mktemp("server"))
-    try:
-        yield process
-    finally:
-        process.stop()
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("etcd", marks=pytest.mark.etcd)])
+def server(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server per test module, once on the default SQLite store and once on a real etcd."""
+    directory = tmp_path_factory.mktemp("server")
+    with contextlib.ExitStack() as stack:
+        extra: tuple[str, ...] = ()
+        if request.param == "etcd":
+            endpoint = stack.enter_context(running_etcd(directory))
+            extra = ("--store", f"etcd://{endpoint}")
+        process = start_server(directory, *extra)
+        try:
+            yield process
+        finally:
+            process.stop()
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ _ALL = ("all",)
 _CG = ("create", "get")
 _C = ("create",)
 _GPU = ("get", "patch", "update")
+_PROXY = ("create", "delete", "get", "patch", "update")
 
 
 def _r(
@@ -49,7 +50,7 @@ def _core() -> list[ResourceInfo]:
            fields=("status.phase",),
            verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
         _r("", "v1", "Node", "nodes", namespaced=False, short=("no",),
-           subresources=(status_of("Node"), Subresource("proxy", "NodeProxyOptions", ("create", "delete", "get", "patch", "update"))),
+           subresources=(status_of("Node"), Subresource("proxy", "NodeProxyOptions", _PROXY)),
            fields=("spec.unschedulable",)),
         _r("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", short=("pvc",),
            subresources=(status_of("PersistentVolumeClaim"),)),
@@ -64,7 +65,7 @@ def _core() -> list[ResourceInfo]:
                Subresource("exec", "PodExecOptions", _CG),
                Subresource("log", "Pod", ("get",)),
                Subresource("portforward", "PodPortForwardOptions", _CG),
-               Subresource("proxy", "PodProxyOptions", ("create", "delete", "get", "patch", "update")),
+               Subresource("proxy", "PodProxyOptions", _PROXY),
                status_of("Pod"),
            )),
         _r("", "v1", "PodTemplate", "podtemplates"),
@@ -74,9 +75,10 @@ def _core() -> list[ResourceInfo]:
            subresources=(status_of("ResourceQuota"),)),
         _r("", "v1", "Secret", "secrets", fields=("type",)),
         _r("", "v1", "ServiceAccount", "serviceaccounts", short=("sa",),
-           subresources=(Subresource("token", "TokenRequest", _C, "authentication.k8s.io", "v1"),)),
+           subresources=(
+               Subresource("token", "TokenRequest", _C, "authentication.k8s.io", "v1"),)),
         _r("", "v1", "Service", "services", short=("svc",), categories=_ALL,
-           subresources=(Subresource("proxy", "ServiceProxyOptions", ("create", "delete", "get", "patch", "update")),
+           subresources=(Subresource("proxy", "ServiceProxyOptions", _PROXY),
                          status_of("Service"))),
     ]
 

@@ -22,7 +22,8 @@ class FieldError:
 
 
 def required(path: str, detail: str = "") -> FieldError:
-    return FieldError(path, "FieldValueRequired", "Required value" + (f": {detail}" if detail else ""))
+    message = "Required value" + (f": {detail}" if detail else "")
+    return FieldError(path, "FieldValueRequired", message)
 
 
 def invalid(path: str, value: Any, detail: str) -> FieldError:
@@ -114,9 +115,8 @@ def already_exists(resource: str, name: str, group: str = "") -> StatusError:
 
 
 def conflict(resource: str, name: str, group: str = "", detail: str = "") -> StatusError:
-    detail = detail or (
-        "the object has been modified; please apply your changes to the latest version and try again"
-    )
+    detail = detail or ("the object has been modified; please apply your changes to the "
+                        "latest version and try again")
     return StatusError(
         409, "Conflict",
         f'Operation cannot be fulfilled on {_qualified(resource, group)} "{name}": {detail}',
@@ -149,7 +149,7 @@ def gone(message: str) -> StatusError:
 
 def method_not_allowed(verb: str, resource: str) -> StatusError:
     return StatusError(
-        405, "MethodNotAllowed", f"the server does not allow this method on the requested resource",
+        405, "MethodNotAllowed", "the server does not allow this method on the requested resource",
         {"kind": resource, "causes": [{"reason": "UnexpectedServerResponse", "message": verb}]},
     )
 
@@ -176,7 +176,8 @@ def unauthorized() -> StatusError:
     return StatusError(401, "Unauthorized", "Unauthorized")
 
 
-def forbidden_request(user: str, verb: str, resource: str, group: str, namespace: str) -> StatusError:
+def forbidden_request(user: str, verb: str, resource: str, group: str,
+                      namespace: str) -> StatusError:
     where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
     return StatusError(
         403, "Forbidden",

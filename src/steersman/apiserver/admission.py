@@ -31,7 +31,7 @@ class NamespaceLifecycle:
     async def admit(self, info: ResourceInfo, op: str, new: Object | None, old: Object | None,
                     *, dry_run: bool) -> None:
         if op == "CREATE" and info.namespaced and new is not None:
-            self._check_namespace(new["metadata"]["namespace"])
+            await self._check_namespace(new["metadata"]["namespace"])
         if op == "DELETING" and info.kind == "Namespace" and new is not None:
             name = new["metadata"]["name"]
             if name in _ALWAYS_PRESENT:
@@ -41,10 +41,10 @@ class NamespaceLifecycle:
         if op == "CREATE" and info.group == "" and info.kind == "Pod" and new is not None:
             new["status"] = {"phase": "Pending", "qosClass": qos_class(new)}
 
-    def _check_namespace(self, name: str) -> None:
+    async def _check_namespace(self, name: str) -> None:
         if self._namespaces is None:
             return
-        namespace = self._registry.cached(self._namespaces, "", name)
+        namespace = await self._registry.lookup(self._namespaces, "", name)
         if namespace is None:
             raise errors.not_found("namespaces", name)
         if namespace["metadata"].get("deletionTimestamp"):

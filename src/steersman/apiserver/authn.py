@@ -6,29 +6,57 @@ Contract:
   certificates signed by the cluster CA): its subject's common name is the user name and
   every organization is a group, as in Kubernetes' x509 authenticator.
 * Otherwise ``Authorization: Bearer <token>`` is looked up among the static tokens (the
-  admin token now; join and service-account tokens are added and removed at run time).
+  admin token now; join tokens are added and removed at run time).
   Tokens are kept only as SHA-256 digests and looked up by digest, so neither the secret
   nor the time a lookup takes depends on how much of a guess matches a real token.
+* A bearer token that is not a static token may be a service-account JWT: valid when
+  :class:`~.service_account_tokens.ServiceAccountTokens` accepts it (signature, expiry, an
+  API audience) and the service account — and any pod or secret it is bound to — still
+  exists with the uid the token names. That existence check goes through an injected
+  :data:`ObjectLookup`, so this module does no I/O. It authenticates as
+  ``system:serviceaccount:<ns>:<name>`` in ``system:serviceaccounts`` and
+  ``system:serviceaccounts:<ns>``, with kube's ``authentication.kubernetes.io/*`` extras.
 * Every authenticated user carries ``system:authenticated``; a request with neither
   credential is ``None`` here, and the caller answers 401 — or, on the loopback
   ``--insecure-http`` listener only, serves it as :func:`anonymous`.
+* :meth:`Authenticator.authenticate_token` is the same token check for a TokenReview, with
+  the audiences asked for and a reason when it fails.
 
-Neighbours: :mod:`.pki` makes the certificates and the admin token; authorization (RBAC)
-decides what a :class:`UserInfo` may do.
+Neighbours: :mod:`.pki` makes the certificates, the admin token and the signing key;
+authorization (RBAC) decides what a :class:`UserInfo` may do.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from steersman.apiserver import jws
+from steersman.apiserver.service_account_tokens import (
+    DEFAULT_ISSUER,
+    InvalidToken,
+    ObjectRef,
+    ServiceAccountTokens,
+    TokenSubject,
+    ValidToken,
+    username,
+)
 
 ADMIN_USER = "steersman-admin"
 SYSTEM_MASTERS = "system:masters"
 SYSTEM_AUTHENTICATED = "system:authenticated"
 SYSTEM_UNAUTHENTICATED = "system:unauthenticated"
 ANONYMOUS_USER = "system:anonymous"
+SERVICE_ACCOUNTS_GROUP = "system:serviceaccounts"
+_EXTRA_PREFIX = "authentication.kubernetes.io/"
+
+Extra = tuple[tuple[str, tuple[str, ...]], ...]
+ObjectLookup = Callable[[str, str, str], str | None]
+"""``lookup(kind, namespace, name)``: the uid of that live object; None when it is absent or
+being deleted. Kinds asked for: ServiceAccount, Pod, Secret, Node (namespace "")."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +66,16 @@ class UserInfo:
     name: str
     groups: tuple[str, ...]
     uid: str = ""
+    extra: Extra = ()
+
+
+@dataclass(frozen=True)
+class TokenResult:
+    """A bearer token's check: the user (None when invalid), matched audiences, the reason."""
+
+    user: UserInfo | None
+    audiences: tuple[str, ...] = ()
+    error: str = ""
 
 
 def admin_user() -> UserInfo:
@@ -57,7 +95,7 @@ def _digest(token: str) -> bytes:
 def _authenticated(user: UserInfo) -> UserInfo:
     if SYSTEM_AUTHENTICATED in user.groups:
         return user
-    return UserInfo(name=user.name, groups=(*user.groups, SYSTEM_AUTHENTICATED), uid=user.uid)
+    return dataclasses.replace(user, groups=(*user.groups, SYSTEM_AUTHENTICATED))
 
 
 def _subject_values(peercert: Mapping[str, Any], attribute: str) -> list[str]:
@@ -87,13 +125,68 @@ def bearer_token(authorization_header: str | None) -> str | None:
     return token
 
 
-class Authenticator:
-    """Client certificates first, then static bearer tokens held as digests."""
+def service_account_user(token: ValidToken) -> UserInfo:
+    """The user a valid service-account token stands for, with kube's extras."""
+    subject = token.subject
+    return UserInfo(
+        name=username(subject.namespace, subject.account.name),
+        groups=(SERVICE_ACCOUNTS_GROUP, f"{SERVICE_ACCOUNTS_GROUP}:{subject.namespace}",
+                SYSTEM_AUTHENTICATED),
+        uid=subject.account.uid, extra=_token_extra(token))
 
-    def __init__(self, tokens: Mapping[str, UserInfo]) -> None:
+
+def _token_extra(token: ValidToken) -> Extra:
+    extra: dict[str, tuple[str, ...]] = {}
+    if token.token_id:
+        extra["credential-id"] = (f"JTI={token.token_id}",)
+    for kind, ref in (("node", token.subject.node), ("pod", token.subject.pod)):
+        if ref is not None:
+            extra[f"{kind}-name"] = (ref.name,)
+            if ref.uid:
+                extra[f"{kind}-uid"] = (ref.uid,)
+    return tuple((_EXTRA_PREFIX + key, value) for key, value in sorted(extra.items()))
+
+
+def _stale_reference(subject: TokenSubject, lookup: ObjectLookup) -> str:
+    """Why the objects a token names no longer match the cluster; "" when they all do."""
+    checks: list[tuple[str, str, ObjectRef]] = [
+        ("ServiceAccount", subject.namespace, subject.account)]
+    if subject.pod is not None:
+        checks.append(("Pod", subject.namespace, subject.pod))
+    if subject.secret is not None:
+        checks.append(("Secret", subject.namespace, subject.secret))
+    if subject.node is not None and subject.pod is None:
+        checks.append(("Node", "", subject.node))
+    for kind, namespace, ref in checks:
+        uid = lookup(kind, namespace, ref.name)
+        where = f"{namespace}/{ref.name}" if namespace else ref.name
+        if uid is None:
+            return f"{kind} {where} referenced by the token no longer exists"
+        if uid != ref.uid:
+            return f"{kind} {where} UID ({uid}) does not match the token's claim ({ref.uid})"
+    return ""
+
+
+class Authenticator:
+    """Client certificates first, then static bearer tokens held as digests, then SA JWTs."""
+
+    def __init__(self, tokens: Mapping[str, UserInfo], *,
+                 service_accounts: ServiceAccountTokens | None = None,
+                 lookup: ObjectLookup | None = None) -> None:
+        if (service_accounts is None) != (lookup is None):
+            raise ValueError("service-account tokens need both the token issuer and a lookup")
         self._users_by_digest: dict[bytes, UserInfo] = {}
+        self._service_accounts = service_accounts
+        self._lookup = lookup
         for token, user in tokens.items():
             self.add_token(token, user)
+
+    @property
+    def api_audiences(self) -> tuple[str, ...]:
+        """The audiences a token must share to be accepted by this API server."""
+        if self._service_accounts is not None:
+            return self._service_accounts.api_audiences
+        return (DEFAULT_ISSUER,)
 
     def add_token(self, token: str, user: UserInfo) -> None:
         """Accept ``token`` as ``user`` from now on (replacing an earlier user of it)."""
@@ -115,4 +208,31 @@ class Authenticator:
         token = bearer_token(authorization_header)
         if token is None:
             return None
-        return self._users_by_digest.get(_digest(token))
+        return self.authenticate_token(token).user
+
+    def authenticate_token(self, token: str, *, audiences: Sequence[str] = ()) -> TokenResult:
+        """Check a bearer token for ``audiences`` (default: the API audiences)."""
+        user = self._users_by_digest.get(_digest(token))
+        if user is not None:
+            # Static tokens are audience-agnostic: they are good for the API audiences only.
+            matched = tuple(a for a in audiences or self.api_audiences
+                            if a in self.api_audiences)
+            if not matched:
+                return TokenResult(None, error="token audiences are invalid for the target "
+                                               "audiences")
+            return TokenResult(user, matched)
+        if self._service_accounts is None or not jws.looks_like_jws(token):
+            return TokenResult(None, error="invalid bearer token")
+        return self._service_account_token(self._service_accounts, token, audiences)
+
+    def _service_account_token(self, issuer: ServiceAccountTokens, token: str,
+                               audiences: Sequence[str]) -> TokenResult:
+        assert self._lookup is not None
+        try:
+            valid = issuer.validate(token, audiences=audiences)
+        except InvalidToken as exc:
+            return TokenResult(None, error=f"invalid bearer token, {exc}")
+        stale = _stale_reference(valid.subject, self._lookup)
+        if stale:
+            return TokenResult(None, error=f"invalid bearer token, {stale}")
+        return TokenResult(service_account_user(valid), valid.audiences)

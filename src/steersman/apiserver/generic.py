@@ -123,6 +123,14 @@ class GenericRegistry:
         """The cached object without waiting for the cache to catch up."""
         return self._cache.cache_for(info.storage_prefix).objects.get(info.key(namespace, name))
 
+    async def lookup(self, info: ResourceInfo, namespace: str, name: str) -> Object | None:
+        """The cached object; on a miss, once more after catching up with the store."""
+        obj = self.cached(info, namespace, name)
+        if obj is None:
+            await self._cache.sync()
+            obj = self.cached(info, namespace, name)
+        return obj
+
     async def get(self, info: ResourceInfo, namespace: str, name: str) -> Object:
         await self._cache.sync()
         obj = self.cached(info, namespace, name)

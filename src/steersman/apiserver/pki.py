@@ -17,6 +17,9 @@ Contract:
   ciphers, client certificates optional but verified against the CA, so aiohttp exposes
   them through ``request.transport.get_extra_info("peercert")`` for :mod:`.authn`.
 * :func:`ensure_admin_token` keeps a random bearer token for the admin in ``admin.token``.
+* :func:`ensure_service_account_key` keeps the P-256 key service-account tokens are signed
+  with in ``sa.key`` (0600); like the CA key, an unreadable one is an error, never replaced,
+  since replacing it would invalidate every token issued.
 
 Neighbours: :mod:`.kubeconfig` embeds the CA and admin credentials this module produces;
 :mod:`.authn` turns verified certificates and tokens into users.
@@ -460,3 +463,22 @@ def ensure_admin_token(directory: Path) -> str:
         token = secrets.token_urlsafe(32)
         write_file_atomically(path, token.encode() + b"\n", mode=KEY_MODE)
         return token
+
+
+def ensure_service_account_key(directory: Path) -> ec.EllipticCurvePrivateKey:
+    """The service-account token signing key in ``directory/sa.key`` (0600), made on first call."""
+    _private_directory(directory)
+    path = directory / "sa.key"
+    with _locked(directory):
+        key = _load_key(path)
+        if key is None and path.exists():
+            raise PkiError(f"{path} is not a readable EC private key; restore it or remove it "
+                           "(removing it invalidates every service-account token issued)")
+        if key is not None and not isinstance(key.curve, ec.SECP256R1):
+            raise PkiError(f"{path} is not a P-256 key, which ES256 token signing needs")
+        if key is not None:
+            path.chmod(KEY_MODE)
+            return key
+        key = _new_key()
+        write_file_atomically(path, _key_pem(key), mode=KEY_MODE)
+        return key

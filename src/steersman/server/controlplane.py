@@ -72,6 +72,13 @@ class ControlPlane:
         return f"{scheme}://{_host_for_url(self.config.bind_address)}:{self.port}"
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         config = self.config
         _check_insecure(config)
         config.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -25,7 +25,7 @@ from steersman.store.interface import (
     Store,
     Unavailable,
 )
-from tests.conformance.store.conftest import free_port
+from tests.etcd import free_port
 
 P = "/registry/things/default/"
 RACERS = 20
