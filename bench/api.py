@@ -278,6 +278,30 @@ def _server_url(kubeconfig: str) -> str:
     raise RuntimeError("no server URL in the admin kubeconfig")
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time (user + system) of the whole process and of its main thread."""
+    def read(path: str) -> float:
+        try:
+            fields = Path(path).read_text().rpartition(")")[2].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    return read(f"/proc/{pid}/stat"), read(f"/proc/{pid}/task/{pid}/stat")
+
+
+@contextlib.contextmanager
+def cpu_usage(pid: int, into: dict[str, Any], operations: Callable[[], int]) -> Iterator[None]:
+    """Adds the server's CPU use during the block to ``into``: cores busy, µs per operation."""
+    before, main_before, began = *cpu_seconds(pid), time.perf_counter()
+    yield
+    after, main_after = cpu_seconds(pid)
+    wall, count = time.perf_counter() - began, max(operations(), 1)
+    into.update({"server_cpu_cores": round((after - before) / wall, 2),
+                 "server_main_thread_cores": round((main_after - main_before) / wall, 2),
+                 "server_cpu_us_per_op": round((after - before) / count * 1e6, 1)})
+
+
 def rss_mb(pid: int) -> dict[str, float]:
     fields: dict[str, float] = {}
     with contextlib.suppress(OSError):

@@ -240,3 +240,15 @@ def test_delete_with_finalizer_waits(server: ServerProcess, namespace: str) -> N
                    '[{"op":"remove","path":"/metadata/finalizers"}]')
     gone = server.kubectl("get", "cm", "held", "-n", namespace, check=False)
     assert "NotFound" in gone.stderr
+
+
+def test_pagination_is_consistent(server: ServerProcess, namespace: str) -> None:
+    for index in range(7):
+        server.kubectl("create", "configmap", f"page-{index}", "-n", namespace)
+    names = server.kubectl("get", "cm", "-n", namespace, "--chunk-size=2", "-o",
+                           "name").stdout.split()
+    assert [n for n in names if n.startswith("configmap/page-")] == [
+        f"configmap/page-{i}" for i in range(7)]
+    server.kubectl("delete", "cm", "-n", namespace, "-l", "missing-label")
+    deleted = server.kubectl("delete", "cm", "-n", namespace, "page-0", "page-1").stdout
+    assert 'configmap "page-0" deleted' in deleted

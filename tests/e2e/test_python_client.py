@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
-from kubernetes import client, config, watch
+from kubernetes import client, config, informer, watch
 from kubernetes.client.rest import ApiException
 
 from tests.e2e.harness import ServerProcess
@@ -96,24 +95,28 @@ def test_deployment_and_service_shapes(api: client.ApiClient, ns: str) -> None:
 
 def test_informer_follows_changes(api: client.ApiClient, ns: str) -> None:
     core = client.CoreV1Api(api)
+    core.create_namespaced_config_map(ns, _cm("existing"))
     seen: list[tuple[str, str]] = []
-    stop = threading.Event()
+    shared = informer.SharedInformer(core.list_namespaced_config_map, namespace=ns)
+    for kind in (informer.ADDED, informer.MODIFIED, informer.DELETED):
+        shared.add_event_handler(
+            kind, lambda obj, kind=kind: seen.append((kind, obj.metadata.name)))
+    shared.start()
+    try:
+        _wait_for(lambda: ("ADDED", "existing") in seen)
+        core.create_namespaced_config_map(ns, _cm("informed"))
+        core.patch_namespaced_config_map("informed", ns, {"data": {"k": "changed"}})
+        core.delete_namespaced_config_map("informed", ns)
+        _wait_for(lambda: ("DELETED", "informed") in seen)
+        assert [e for e in seen if e[1] == "informed"] == [
+            ("ADDED", "informed"), ("MODIFIED", "informed"), ("DELETED", "informed")]
+        assert sorted(o.metadata.name for o in shared.cache.list()) == ["existing"]
+    finally:
+        shared.stop()
 
-    def run() -> None:
-        w = watch.Watch()
-        for event in w.stream(core.list_namespaced_config_map, ns, timeout_seconds=5):
-            seen.append((event["type"], event["object"].metadata.name))
-            if stop.is_set():
-                w.stop()
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    time.sleep(0.5)
-    core.create_namespaced_config_map(ns, _cm("informed"))
-    core.delete_namespaced_config_map("informed", ns)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and ("DELETED", "informed") not in seen:
+def _wait_for(condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.05)
-    stop.set()
-    thread.join(timeout=10)
-    assert ("ADDED", "informed") in seen and ("DELETED", "informed") in seen

@@ -132,8 +132,24 @@ def _others() -> list[ResourceInfo]:
     ]
 
 
+def _reviews() -> list[ResourceInfo]:
+    """Create-only questions, answered and never stored (``steersman.apiserver.reviews``)."""
+    authn, authz = "authentication.k8s.io", "authorization.k8s.io"
+    return [
+        _r(authn, "v1", "SelfSubjectReview", "selfsubjectreviews", namespaced=False, verbs=_C),
+        _r(authn, "v1", "TokenReview", "tokenreviews", namespaced=False, verbs=_C),
+        _r(authz, "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", verbs=_C),
+        _r(authz, "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
+           namespaced=False, verbs=_C),
+        _r(authz, "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", namespaced=False,
+           verbs=_C),
+        _r(authz, "v1", "SubjectAccessReview", "subjectaccessreviews", namespaced=False,
+           verbs=_C),
+    ]
+
+
 def builtin_resources() -> list[ResourceInfo]:
-    return _core() + _apps() + _others()
+    return _core() + _apps() + _others() + _reviews()
 
 
 def builtin_registry() -> Registry:
