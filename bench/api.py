@@ -82,7 +82,7 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def latency_summary(count: int, seconds: float, latencies: list[float]) -> dict[str, float]:
+def latency_summary(count: int, seconds: float, latencies: list[float]) -> dict[str, Any]:
     return {"count": count, "seconds": round(seconds, 2), "rps": round(count / seconds, 1),
             "p50_ms": round(percentile(latencies, 0.50) * 1e3, 2),
             "p99_ms": round(percentile(latencies, 0.99) * 1e3, 2)}
@@ -187,9 +187,12 @@ def _insert_rate(conn: sqlite3.Connection, insert: str, value: bytes, serial: It
 
 
 def serve_echo(cert: str, key: str, port_file: str) -> None:
-    """The echo server child: POST returns the body as JSON, keep-alive, TLS, no access log."""
+    """The echo server child: POST returns its body, GET a fixed pod; TLS, no access log."""
+    pod = pod_body("echo-000000", "bench")
+
     async def echo(request: web.Request) -> web.Response:
-        return web.Response(body=await request.read(), status=201,
+        body = await request.read() if request.method == "POST" else pod
+        return web.Response(body=body, status=201 if request.method == "POST" else 200,
                             content_type="application/json")
 
     async def run() -> None:
@@ -365,18 +368,25 @@ def pod_creator(namespace: str, prefix: str) -> Request:
 
 async def echo_rate(endpoint: Endpoint, seconds: float) -> dict[str, float]:
     body = pod_body("echo-000000", "bench")
+    path = "/api/v1/namespaces/bench/pods"
 
     async def post(session: aiohttp.ClientSession, index: int) -> None:
-        async with session.post("/api/v1/namespaces/bench/pods", data=body) as response:
+        async with session.post(path, data=body) as response:
             await expect(response, 201)
+
+    async def get(session: aiohttp.ClientSession, index: int) -> None:
+        async with session.get(f"{path}/echo-000000") as response:
+            await expect(response, 200)
 
     async with session_for(endpoint, CLIENTS) as session:
         await closed_loop(session, post, clients=CLIENTS, total=200)
-        count, took, latencies = await closed_loop(session, post, clients=CLIENTS,
-                                                   seconds=seconds)
-    summary = latency_summary(count, took, latencies)
-    return {"echo_rps": summary["rps"], "echo_p50_ms": summary["p50_ms"],
-            "echo_p99_ms": summary["p99_ms"]}
+        posts = latency_summary(*await closed_loop(session, post, clients=CLIENTS,
+                                                   seconds=seconds / 2))
+        gets = latency_summary(*await closed_loop(session, get, clients=CLIENTS,
+                                                  seconds=seconds / 2))
+    return {"echo_post_rps": posts["rps"], "echo_post_p50_ms": posts["p50_ms"],
+            "echo_post_p99_ms": posts["p99_ms"], "echo_get_rps": gets["rps"],
+            "echo_get_p99_ms": gets["p99_ms"]}
 
 
 async def make_namespaces(session: aiohttp.ClientSession, names: list[str]) -> None:
@@ -393,22 +403,28 @@ async def write_and_read(endpoint: Endpoint, plan: Plan, profile: Profiler) -> d
         await make_namespaces(session, ["bench", "bench-list", "bench-watch"])
         await closed_loop(session, pod_creator("bench", "warm"), clients=CLIENTS, total=300)
         log(f"creates: {CLIENTS} clients for {plan.create_s:.0f} s")
-        with profile.recording("create", plan.create_s):
+        usage: dict[str, Any] = {}
+        latencies: list[float] = []
+        with profile.recording("create", plan.create_s), cpu_usage(
+                profile.pid, usage, lambda: len(latencies)):
             count, took, latencies = await closed_loop(
                 session, pod_creator("bench", "pod"), clients=CLIENTS, seconds=plan.create_s)
-        results["create"] = latency_summary(count, took, latencies)
+        results["create"] = {**latency_summary(count, took, latencies), **usage}
         log(f"creates: {results['create']}")
         log(f"filling bench-list with {plan.list_pods} pods")
         await closed_loop(session, pod_creator("bench-list", "pod"), clients=CLIENTS,
                           total=plan.list_pods)
-        results["get"] = await get_rate(session, plan)
+        usage = {}
+        with cpu_usage(profile.pid, usage, lambda: int(results["get"]["count"])):
+            results["get"] = await get_rate(session, plan)
+        results["get"].update(usage)
         log(f"gets: {results['get']}")
         results["list"] = await list_times(session, plan)
         log(f"lists: {results['list']}")
     return results
 
 
-async def get_rate(session: aiohttp.ClientSession, plan: Plan) -> dict[str, float]:
+async def get_rate(session: aiohttp.ClientSession, plan: Plan) -> dict[str, Any]:
     names = [f"pod-{i:06d}" for i in range(plan.list_pods)]
     rng = random.Random(7)
 
@@ -528,14 +544,16 @@ def watch_lag(endpoint: Endpoint, plan: Plan, cpus: set[int],
             raise RuntimeError("the watcher process did not open its streams")
         log(f"watch: {plan.watchers} watchers open; creating {plan.watch_pods} pods at "
             f"{plan.watch_rate:.0f}/s")
-        with profile.recording("watch", plan.watch_pods / plan.watch_rate):
+        usage: dict[str, Any] = {}
+        with profile.recording("watch", plan.watch_pods / plan.watch_rate), cpu_usage(
+                profile.pid, usage, lambda: plan.watch_pods):
             created = asyncio.run(paced_creates(endpoint, plan))
-        received = _collect(parent, timeout=30)
+            received = _collect(parent, timeout=30)
     finally:
         process.join(timeout=10)
         if process.is_alive():
             process.kill()
-    return _lag_summary(plan, created, received)
+    return {**_lag_summary(plan, created, received), **usage}
 
 
 def _collect(parent: multiprocessing.connection.Connection,
@@ -573,7 +591,7 @@ class Profiler:
     """Optional py-spy recordings of the server during a phase (raw collapsed stacks)."""
 
     def __init__(self, py_spy: str, directory: Path | None, pid: int, cpus: set[int]) -> None:
-        self._py_spy, self._directory, self._pid, self._cpus = py_spy, directory, pid, cpus
+        self._py_spy, self._directory, self.pid, self._cpus = py_spy, directory, pid, cpus
 
     @contextlib.contextmanager
     def recording(self, phase: str, seconds: float) -> Iterator[None]:
@@ -582,7 +600,7 @@ class Profiler:
             return
         out = self._directory / f"{phase}.txt"
         process = subprocess.Popen(
-            [self._py_spy, "record", "--pid", str(self._pid), "--rate", "250", "--format",
+            [self._py_spy, "record", "--pid", str(self.pid), "--rate", "250", "--format",
              "raw", "--nonblocking", "--threads", "--duration", str(max(1, int(seconds))),
              "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         pin(process.pid, self._cpus)
@@ -601,10 +619,11 @@ class Profiler:
 def ratios(results: dict[str, Any]) -> dict[str, float]:
     base = results["baseline"]
     create, get = results["create"]["rps"], results["get"]["rps"]
-    return {"create_vs_echo": round(create / base["echo_rps"], 3),
-            "get_vs_echo": round(get / base["echo_rps"], 3),
+    return {"create_vs_echo_post": round(create / base["echo_post_rps"], 3),
+            "get_vs_echo_get": round(get / base["echo_get_rps"], 3),
             "create_vs_sqlite_commit": round(create / base["sqlite_full_commits_per_s"], 3),
-            "create_p99_vs_echo_p99": round(results["create"]["p99_ms"] / base["echo_p99_ms"], 2)}
+            "create_p99_vs_echo_p99": round(
+                results["create"]["p99_ms"] / base["echo_post_p99_ms"], 2)}
 
 
 def verdict(results: dict[str, Any]) -> dict[str, bool]:

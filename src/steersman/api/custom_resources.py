@@ -86,10 +86,11 @@ def storage_version(crd: Mapping[str, Any]) -> str:
     return ""
 
 
-def resource_infos(crd: Mapping[str, Any]) -> list[ResourceInfo]:
-    """One ResourceInfo per served version of a (valid, defaulted) CRD, preferred first."""
+def resource_infos(crd: Mapping[str, Any], *, served_only: bool = True) -> list[ResourceInfo]:
+    """One ResourceInfo per served version of a (valid, defaulted) CRD, preferred first
+    (with ``served_only=False``, one per version: they share one storage prefix)."""
     spec = crd_spec(crd)
-    served = [v for v in spec.get("versions") or () if v.get("served")]
+    served = [v for v in spec.get("versions") or () if v.get("served") or not served_only]
     served.sort(key=lambda v: version_priority(str(v.get("name", ""))))
     return [_info(crd, spec, version) for version in served]
 

@@ -21,9 +21,13 @@ from steersman.apiserver import negotiation as neg
 from steersman.apiserver.authn import Authenticator, UserInfo
 from steersman.apiserver.generic import GenericRegistry
 from steersman.apiserver.handlers import ResourceHandlers
+from steersman.apiserver.oidc import OIDC_PATHS, OIDCDiscovery
 from steersman.apiserver.openapi_routes import OpenAPIRoutes
 from steersman.apiserver.requestinfo import RequestInfo, parse_resource_path
+from steersman.apiserver.reviews import VIRTUAL_GROUPS, Reviews
+from steersman.apiserver.service_account_tokens import ServiceAccountTokens
 from steersman.apiserver.subresources import Subresources
+from steersman.apiserver.tokenrequest import TokenRequests
 from steersman.apiserver.watch import WatchHandler
 from steersman.apiserver.watchcache import WatchCache
 
@@ -42,7 +46,8 @@ _PUBLIC = ("/healthz", "/livez", "/readyz", "/version")
 
 class APIServer:
     def __init__(self, *, resources: Registry, registry: GenericRegistry, cache: WatchCache,
-                 authenticator: Authenticator | None, server_address: str) -> None:
+                 authenticator: Authenticator | None, server_address: str,
+                 service_accounts: ServiceAccountTokens | None = None) -> None:
         self.resources = resources
         self.registry = registry
         self.cache = cache
@@ -50,7 +55,11 @@ class APIServer:
         self.server_address = server_address
         self.handlers = ResourceHandlers(registry)
         self.watches = WatchHandler(cache)
-        self.subresources = Subresources(registry, self.handlers)
+        self.subresources = Subresources(registry, self.handlers, None if (
+            service_accounts is None) else TokenRequests(registry, service_accounts))
+        self.reviews = Reviews(authenticator)
+        self.oidc = None if service_accounts is None else OIDCDiscovery(
+            service_accounts, server_address=server_address)
         self.openapi = OpenAPIRoutes(resources)
         self.ready = False
 
@@ -105,6 +114,8 @@ class APIServer:
         return await self._dispatch(request, info, ri)
 
     def _fixed_route(self, path: str) -> Handler | None:
+        if path in OIDC_PATHS and self.oidc is not None:
+            return self.oidc.handler(path)
         if path in ("/healthz", "/livez", "/readyz"):
             return self._health
         if path == "/version":
@@ -159,6 +170,8 @@ class APIServer:
 
     async def _dispatch(self, request: web.Request, info: ResourceInfo,
                         ri: RequestInfo) -> web.StreamResponse:
+        if info.group in VIRTUAL_GROUPS:  # create-only reviews, never stored
+            return await self.reviews.create(request, info, ri)
         if info.namespaced and ri.namespace == "" and request.method not in ("GET",):
             raise errors.StatusError(404, "NotFound",
                                      "the server could not find the requested resource")

@@ -1,7 +1,8 @@
 """``fieldValidation`` on writes: unknown fields are an error (Strict), a warning (Warn, the
 default) or ignored (Ignore); wrong JSON types are always a 400, as decoding fails in Go.
 
-Custom resources are checked against their version's ``openAPIV3Schema``.
+Custom resources are checked against their version's ``openAPIV3Schema`` for unknown
+fields; their type errors are left to schema validation (a 422, as kube-apiserver).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def validate_fields(info: ResourceInfo, obj: dict[str, Any], mode: str) -> list[
     schema = _compiled(info)
     if schema is None:
         return []
-    problems = fieldcheck.type_errors(obj, schema)
+    # A custom resource of the wrong type is a 422 from schema validation, not a 400.
+    problems = [] if info.crd is not None else fieldcheck.type_errors(obj, schema)
     if problems:
         raise fieldcheck.decoding_error(info.kind, info.version, problems[0])
     if mode == "Ignore":

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import orjson
 
 from steersman.api import errors
+from steersman.api.custom_resources import CustomResourceStrategy, served_object
 from steersman.api.meta import now_rfc3339
 from steersman.api.resources import Registry, ResourceInfo
 from steersman.api.selectors import FieldSelector, LabelSelector, field_value
@@ -30,6 +31,8 @@ from steersman.store.interface import Compacted, Conflict, KeyExists, NotFound, 
 
 Object = dict[str, Any]
 Mutation = Callable[[Object], Object | Awaitable[Object]]
+# Sets managedFields on the object about to be written (new, live or None); see fieldmanager.
+FieldTracker = Callable[[Object, Object | None], None]
 _MAX_CONFLICT_RETRIES = 8
 
 
@@ -121,7 +124,8 @@ class GenericRegistry:
 
     def cached(self, info: ResourceInfo, namespace: str, name: str) -> Object | None:
         """The cached object without waiting for the cache to catch up."""
-        return self._cache.cache_for(info.storage_prefix).objects.get(info.key(namespace, name))
+        obj = self._cache.cache_for(info.storage_prefix).objects.get(info.key(namespace, name))
+        return obj if obj is None or info.crd is None else served_object(info, obj)
 
     async def lookup(self, info: ResourceInfo, namespace: str, name: str) -> Object | None:
         """The cached object; on a miss, once more after catching up with the store."""
@@ -163,7 +167,7 @@ class GenericRegistry:
                 continue
             if options.limit and len(items) == options.limit:
                 return ListPage(items, revision, encode_continue(revision, last_key), None)
-            items.append(obj)
+            items.append(served_object(info, obj))
             last_key = key
         return ListPage(items, revision, "", None)
 
@@ -182,7 +186,7 @@ class GenericRegistry:
                     if options.limit and len(items) == options.limit:
                         return ListPage(items, page.revision,
                                         encode_continue(page.revision, start), None)
-                    items.append(obj)
+                    items.append(served_object(info, obj))
                     start = kv.key
                 if not page.more:
                     return ListPage(items, page.revision, "", None)
@@ -199,15 +203,19 @@ class GenericRegistry:
         return now_rfc3339(self._clock())
 
     def strategy(self, info: ResourceInfo) -> Strategy:
+        if info.crd is not None:  # custom resources: the CRD version's schema decides
+            return CustomResourceStrategy(info.crd)
         strategy: Strategy = strategy_for(info.group, info.kind)
         return strategy
 
     async def create(self, info: ResourceInfo, namespace: str, obj: Object, *,
-                     dry_run: bool = False) -> Object:
+                     dry_run: bool = False, track_fields: FieldTracker | None = None) -> Object:
         objectmeta.prepare_for_create(info, obj, namespace=namespace, now=self.now())
         strategy = self.strategy(info)
         strategy.default(obj)
         self._raise_invalid(info, obj, strategy.validate(obj))
+        if track_fields is not None:
+            track_fields(obj, None)
         meta = obj["metadata"]
         await self._admit(info, "CREATE", obj, None, dry_run=dry_run)
         if dry_run:
@@ -226,22 +234,26 @@ class GenericRegistry:
 
     async def update(self, info: ResourceInfo, namespace: str, name: str, new: Object, *,
                      subresource: str = "", dry_run: bool = False,
-                     create_if_missing: bool = False) -> tuple[Object, bool]:
+                     create_if_missing: bool = False,
+                     track_fields: FieldTracker | None = None) -> tuple[Object, bool]:
         """PUT: replace with ``new``; its resourceVersion, when set, must be current."""
         objectmeta.check_name_matches(new, name)
         wanted = str((new.get("metadata") or {}).get("resourceVersion") or "")
         old = await self._current(info, namespace, name)
         if old is None:
             if create_if_missing and not subresource:
-                return await self.create(info, namespace, new, dry_run=dry_run), True
+                return await self.create(info, namespace, new, dry_run=dry_run,
+                                         track_fields=track_fields), True
             raise errors.not_found(info.plural, name, info.group)
         if wanted and wanted != old["metadata"]["resourceVersion"]:
             raise errors.conflict(info.plural, name, info.group)
-        return await self._write_update(info, new, old, subresource, dry_run), False
+        return await self._write_update(info, new, old, subresource, dry_run,
+                                        track_fields), False
 
     async def guaranteed_update(self, info: ResourceInfo, namespace: str, name: str,
                                 mutate: Mutation, *, subresource: str = "",
-                                dry_run: bool = False) -> Object:
+                                dry_run: bool = False,
+                                track_fields: FieldTracker | None = None) -> Object:
         """Read-mutate-write, retried on conflicts (PATCH and server-side changes)."""
         for _ in range(_MAX_CONFLICT_RETRIES):
             old = await self._current(info, namespace, name)
@@ -250,7 +262,8 @@ class GenericRegistry:
             result = mutate(copy_object(old))
             new = await result if isinstance(result, Awaitable) else result
             try:
-                return await self._write_update(info, new, old, subresource, dry_run)
+                return await self._write_update(info, new, old, subresource, dry_run,
+                                                track_fields)
             except errors.StatusError as exc:
                 if exc.reason != "Conflict" or "modified" not in exc.message:
                     raise
@@ -261,12 +274,15 @@ class GenericRegistry:
         return self.cached(info, namespace, name)
 
     async def _write_update(self, info: ResourceInfo, new: Object, old: Object,
-                            subresource: str, dry_run: bool) -> Object:
+                            subresource: str, dry_run: bool,
+                            track_fields: FieldTracker | None = None) -> Object:
         objectmeta.prepare_for_update(info, new, old, subresource=subresource)
         strategy = self.strategy(info)
         strategy.default(new)
         self._raise_invalid(info, new, strategy.validate(new) + (
             strategy.validate_update(new, old) if not subresource else []))
+        if track_fields is not None:
+            track_fields(new, old)
         await self._admit(info, "UPDATE", new, old, dry_run=dry_run)
         old_rv = old["metadata"]["resourceVersion"]
         new["metadata"]["resourceVersion"] = old_rv

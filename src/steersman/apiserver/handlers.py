@@ -20,6 +20,7 @@ from steersman.api.selectors import (
     parse_field_selector,
     parse_label_selector,
 )
+from steersman.apiserver import fieldmanager
 from steersman.apiserver import negotiation as neg
 from steersman.apiserver.fieldvalidation import validate_fields
 from steersman.apiserver.generic import DeleteOptions, GenericRegistry, ListOptions, ListPage
@@ -55,15 +56,23 @@ class ResourceHandlers:
         if "create" not in info.verbs:
             raise errors.method_not_allowed("POST", info.plural)
         obj, warnings = await self._object_from_body(request, info)
-        created = await self.registry.create(info, ri.namespace, obj, dry_run=dry_run(request))
+        tracker = fieldmanager.update_tracker(
+            info, manager=fieldmanager.request_manager(request, "CreateOptions"),
+            subresource="", now=self.registry.now())
+        created = await self.registry.create(info, ri.namespace, obj, dry_run=dry_run(request),
+                                             track_fields=tracker)
         return neg.json_response(created, 201, warning_headers(warnings))
 
     async def update(self, request: web.Request, info: ResourceInfo,
                      ri: RequestInfo) -> web.Response:
         obj, warnings = await self._object_from_body(request, info)
+        tracker = fieldmanager.update_tracker(
+            info, manager=fieldmanager.request_manager(request, "UpdateOptions"),
+            subresource=ri.subresource, now=self.registry.now())
         saved, created = await self.registry.update(
             info, ri.namespace, ri.name, obj, subresource=ri.subresource,
-            dry_run=dry_run(request), create_if_missing=_create_on_update(info))
+            dry_run=dry_run(request), create_if_missing=_create_on_update(info),
+            track_fields=tracker)
         return neg.json_response(saved, 201 if created else 200, warning_headers(warnings))
 
     async def patch(self, request: web.Request, info: ResourceInfo,

@@ -100,6 +100,8 @@ def verify(token: str, keys: Mapping[str, ec.EllipticCurvePublicKey]) -> dict[st
 def _key_id_of(header: Mapping[str, Any]) -> str:
     if header.get("alg") != ALGORITHM:
         raise JWSError(f"unsupported signing algorithm {header.get('alg')!r}, want {ALGORITHM}")
+    if "crit" in header:
+        raise JWSError("critical header extensions are not supported")
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise JWSError("the token header has no key id")

@@ -36,7 +36,16 @@ def media_type(request: web.Request) -> str:
 async def read_body(request: web.Request) -> bytes:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise errors.request_entity_too_large(MAX_BODY_BYTES)
-    body = await request.content.read(MAX_BODY_BYTES + 1)
+    # StreamReader.read(n) returns what has arrived so far, not n bytes: read to the end.
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_BODY_BYTES:
+        chunk = await request.content.read(MAX_BODY_BYTES + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    body = b"".join(chunks)
     if len(body) > MAX_BODY_BYTES:
         raise errors.request_entity_too_large(MAX_BODY_BYTES)
     return body
@@ -54,6 +63,8 @@ def parse_document(body: bytes, content_type: str) -> Any:
             data = yaml.load(body, Loader=yaml.CSafeLoader)
         else:
             data = orjson.loads(body)
+            if _json_too_shallow_to_check(body):
+                return data
     except ProtobufError as exc:
         raise errors.bad_request(f"unable to decode protobuf body: {exc}") from exc
     except (orjson.JSONDecodeError, yaml.YAMLError, RecursionError, UnicodeDecodeError) as exc:
@@ -62,21 +73,30 @@ def parse_document(body: bytes, content_type: str) -> Any:
     return data
 
 
+def _json_too_shallow_to_check(body: bytes) -> bool:
+    """True when a JSON document cannot nest past ``MAX_DEPTH``: it has too few brackets.
+
+    Every level of nesting opens one ``{`` or ``[``; values in the innermost container are
+    one level deeper. Counting (in C) replaces the walk for ordinary objects, which have a
+    few dozen brackets; brackets inside strings only make the count more cautious.
+    """
+    return body.count(b"{") + body.count(b"[") < MAX_DEPTH
+
+
 def _first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def check_depth(data: Any) -> None:
     """Reject absurd nesting iteratively, before anything recursive touches the data."""
-    stack: list[tuple[Any, int]] = [(data, 1)]
+    stack: list[tuple[Any, int]] = [(data, 1)] if isinstance(data, (dict, list)) else []
     while stack:
         value, depth = stack.pop()
-        if depth > MAX_DEPTH:
+        children = value.values() if isinstance(value, dict) else value
+        if depth >= MAX_DEPTH and children:
             raise errors.bad_request(f"the request body nests deeper than {MAX_DEPTH} levels")
-        if isinstance(value, dict):
-            stack.extend((v, depth + 1) for v in value.values())
-        elif isinstance(value, list):
-            stack.extend((v, depth + 1) for v in value)
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, (dict, list)))
 
 
 def check_body_type(content_type: str, allowed: tuple[str, ...]) -> None:

@@ -4,15 +4,16 @@ The patch is applied to the current object inside a conflict-retry loop (Kuberne
 ``GuaranteedUpdate``), so a patch without a resourceVersion never fails on a concurrent
 write. A failed JSON-patch ``test`` is a 422 (kopf relies on it); a malformed patch a 400.
 
-Server-side apply is the subset kubectl ``apply --server-side`` and the Python client's
-``server_side_apply`` need: the applied configuration creates the object when absent and
-is otherwise merged into it with strategic-merge semantics (merge patch for custom
-resources). Field ownership and apply conflicts are not tracked: a manager's apply never
-fails with a conflict, and fields it stops applying are kept, not removed.
+Server-side apply (``application/apply-patch+yaml``) needs ``fieldManager``; the applied
+configuration creates the object when absent (201) and is otherwise merged into it with
+field ownership (:mod:`steersman.apiserver.fieldmanager`): fields the manager stopped
+applying are removed, and changing another manager's fields is a 409 ``Conflict`` listing
+them unless ``force=true``. Every other patch records an ``Update`` for its manager.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,8 +29,9 @@ from steersman.api.patch import (
     apply_strategic_merge_patch,
 )
 from steersman.api.resources import ResourceInfo
+from steersman.apiserver import fieldmanager, objectmeta
 from steersman.apiserver.fieldvalidation import validate_fields
-from steersman.apiserver.generic import GenericRegistry
+from steersman.apiserver.generic import GenericRegistry, copy_object
 from steersman.apiserver.requestinfo import RequestInfo
 
 Object = dict[str, Any]
@@ -80,7 +82,11 @@ async def apply_patch(registry: GenericRegistry, request: web.Request, info: Res
     dry_run = "All" in request.query.getall("dryRun", [])
     mode = request.query.get("fieldValidation", "Warn")
     if content_type == APPLY:
-        return await _server_side_apply(registry, info, ri, patch, mode, dry_run)
+        return await _server_side_apply(registry, request, info, ri, patch, mode, dry_run)
+    fieldmanager.check_no_force(request)
+    tracker = fieldmanager.update_tracker(
+        info, manager=fieldmanager.request_manager(request, "PatchOptions"),
+        subresource=ri.subresource, now=registry.now())
     warnings: list[str] = []
     effective = MERGE_PATCH if content_type == STRATEGIC and ri.subresource == "scale" else (
         content_type)
@@ -91,29 +97,71 @@ async def apply_patch(registry: GenericRegistry, request: web.Request, info: Res
         return result
 
     obj = await registry.guaranteed_update(info, ri.namespace, ri.name, mutate,
-                                           subresource=ri.subresource, dry_run=dry_run)
+                                           subresource=ri.subresource, dry_run=dry_run,
+                                           track_fields=tracker)
     return PatchResult(obj, False, warnings)
 
 
-async def _server_side_apply(registry: GenericRegistry, info: ResourceInfo, ri: RequestInfo,
-                             applied: Any, mode: str, dry_run: bool) -> PatchResult:
+async def _server_side_apply(registry: GenericRegistry, request: web.Request,
+                             info: ResourceInfo, ri: RequestInfo, applied: Any, mode: str,
+                             dry_run: bool) -> PatchResult:
+    manager, force = fieldmanager.apply_options(request)
+    config = applied_configuration(info, ri, applied)
+    warnings = validate_fields(info, config, mode)
+
+    def apply_to(live: Object | None) -> Object:
+        return fieldmanager.applied_object(
+            info, live, copy_object(config), manager=manager, subresource=ri.subresource,
+            force=force, now=registry.now())
+
+    if not ri.subresource and await registry.lookup(info, ri.namespace, ri.name) is None:
+        created = await _create_by_apply(registry, info, ri, apply_to, dry_run)
+        if created is not None:
+            return PatchResult(created, True, warnings)
+    fields = fieldmanager.AppliedFields()
+    obj = await registry.guaranteed_update(
+        info, ri.namespace, ri.name, lambda live: fields.remember(apply_to(live)),
+        subresource=ri.subresource, dry_run=dry_run, track_fields=fields)
+    return PatchResult(obj, False, warnings)
+
+
+async def _create_by_apply(registry: GenericRegistry, info: ResourceInfo, ri: RequestInfo,
+                           apply_to: Callable[[Object | None], Object],
+                           dry_run: bool) -> Object | None:
+    """The object the apply created, or ``None`` when someone else created it first."""
+    fields = fieldmanager.AppliedFields()
+    obj = fields.remember(apply_to(None))
+    try:
+        return await registry.create(info, ri.namespace, obj, dry_run=dry_run,
+                                     track_fields=fields)
+    except errors.StatusError as exc:
+        if exc.reason != "AlreadyExists":
+            raise
+    return None
+
+
+def applied_configuration(info: ResourceInfo, ri: RequestInfo, applied: Any) -> Object:
+    """The apply patch as an object of this endpoint, or a 400 saying what is wrong."""
     if not isinstance(applied, dict):
         raise errors.bad_request("an apply patch must be a YAML or JSON object")
-    warnings = validate_fields(info, applied, mode)
-    current = registry.cached(info, ri.namespace, ri.name)
-    if current is None and not ri.subresource:
-        applied.setdefault("metadata", {}).setdefault("name", ri.name)
-        try:
-            created = await registry.create(info, ri.namespace, applied, dry_run=dry_run)
-            return PatchResult(created, True, warnings)
-        except errors.StatusError as exc:
-            if exc.reason != "AlreadyExists":
-                raise
-    content_type = MERGE_PATCH if info.crd is not None else STRATEGIC
-
-    def mutate(live: Object) -> Object:
-        return patched(info, live, content_type, applied)
-
-    obj = await registry.guaranteed_update(info, ri.namespace, ri.name, mutate,
-                                           subresource=ri.subresource, dry_run=dry_run)
-    return PatchResult(obj, False, warnings)
+    for field_name in ("apiVersion", "kind"):
+        if not applied.get(field_name):
+            raise errors.bad_request(f"Object '{field_name[0].upper()}{field_name[1:]}' is "
+                                     f"missing in the apply patch")
+    if applied["apiVersion"] != info.api_version:
+        raise errors.bad_request(
+            f"Incorrect version specified in apply patch. Specified patch version: "
+            f"{applied['apiVersion']}, expected: {info.api_version}")
+    objectmeta.check_type_meta(info, applied)
+    meta = applied.get("metadata")
+    if not isinstance(meta, dict):
+        meta = applied["metadata"] = {}
+    if meta.get("managedFields") is not None:
+        raise errors.bad_request("metadata.managedFields must be nil")
+    objectmeta.check_name_matches(applied, ri.name)
+    if info.namespaced and meta.get("namespace") not in (None, "", ri.namespace):
+        raise errors.bad_request(
+            "the namespace of the provided object does not match the namespace sent on the "
+            "request")
+    meta["name"] = ri.name
+    return applied

@@ -1,10 +1,12 @@
 """Subresources with their own request shapes: scale, binding, eviction, finalize, status.
 
 ``/status`` reuses the generic update path with the spec/status split; ``/scale`` reads and
-writes ``spec.replicas`` through an ``autoscaling/v1 Scale``; ``pods/binding`` sets the
+writes ``spec.replicas`` (a custom resource: its CRD's replica paths) through an
+``autoscaling/v1 Scale``; ``pods/binding`` sets the
 node of an unbound pod; ``pods/eviction`` deletes a pod unless a PodDisruptionBudget
-forbids it (429). Streaming subresources (log, exec, attach, portforward) need a node agent
-to serve them; until a pod's node answers, they say so with a clear Status.
+forbids it (429); ``serviceaccounts/token`` issues a token (:mod:`.tokenrequest`).
+Streaming subresources (log, exec, attach, portforward) need a node agent to serve them;
+until a pod's node answers, they say so with a clear Status.
 """
 
 from __future__ import annotations
@@ -14,22 +16,27 @@ from typing import Any
 from aiohttp import web
 
 from steersman.api import errors
+from steersman.api.custom_resources import scale_of_custom, set_custom_replicas
 from steersman.api.resources import ResourceInfo
 from steersman.api.selectors import selector_from_label_selector_spec
+from steersman.apiserver import fieldmanager
 from steersman.apiserver import negotiation as neg
 from steersman.apiserver.generic import DeleteOptions, GenericRegistry
 from steersman.apiserver.handlers import ResourceHandlers, dry_run, success_status
 from steersman.apiserver.patching import JSON_PATCH, MERGE_PATCH, STRATEGIC, patched
 from steersman.apiserver.requestinfo import RequestInfo
+from steersman.apiserver.tokenrequest import TokenRequests
 
 Object = dict[str, Any]
 _STREAMING = ("log", "exec", "attach", "portforward", "proxy")
 
 
 class Subresources:
-    def __init__(self, registry: GenericRegistry, handlers: ResourceHandlers) -> None:
+    def __init__(self, registry: GenericRegistry, handlers: ResourceHandlers,
+                 tokens: TokenRequests | None = None) -> None:
         self._registry = registry
         self._handlers = handlers
+        self._tokens = tokens
 
     async def dispatch(self, request: web.Request, info: ResourceInfo,
                        ri: RequestInfo) -> web.StreamResponse:
@@ -47,11 +54,20 @@ class Subresources:
             return await self._bind(request, info, ri)
         if ri.subresource == "eviction" and method == "POST":
             return await self._evict(request, info, ri)
+        if ri.subresource == "token" and method == "POST":
+            return await self._token(request, info, ri)
         if ri.subresource == "finalize" and method == "PUT":
             return await self._handlers.update(request, info, ri)
         if ri.subresource in _STREAMING:
             return await self._streaming(info, ri)
         raise errors.method_not_allowed(method, f"{info.plural}/{ri.subresource}")
+
+    async def _token(self, request: web.Request, info: ResourceInfo,
+                     ri: RequestInfo) -> web.StreamResponse:
+        if self._tokens is None:
+            raise errors.service_unavailable(
+                "this API server has no service-account signing key, so it issues no tokens")
+        return await self._tokens.create(request, info, ri)
 
     async def _status(self, request: web.Request, info: ResourceInfo,
                       ri: RequestInfo) -> web.StreamResponse:
@@ -67,14 +83,14 @@ class Subresources:
                      ri: RequestInfo) -> web.StreamResponse:
         if request.method == "GET":
             obj = await self._registry.get(info, ri.namespace, ri.name)
-            return neg.json_response(scale_of(obj))
+            return neg.json_response(scale_view(info, obj))
         if request.method not in ("PUT", "PATCH"):
             raise errors.method_not_allowed(request.method, f"{info.plural}/scale")
         content_type = neg.media_type(request)
         body = neg.parse_document(await neg.read_body(request), content_type)
 
         def mutate(current: Object) -> Object:
-            scale = scale_of(current)
+            scale = scale_view(info, current)
             if request.method == "PUT":
                 wanted = body
             else:
@@ -88,12 +104,16 @@ class Subresources:
                 raise errors.invalid_object("Scale", ri.name, [errors.invalid(
                     "spec.replicas", replicas, "must be greater than or equal to 0")],
                     "autoscaling")
-            current.setdefault("spec", {})["replicas"] = replicas
+            set_replicas(info, current, replicas)
             return current
 
+        tracker = fieldmanager.update_tracker(
+            info, manager=fieldmanager.request_manager(request, "UpdateOptions"),
+            subresource="scale", now=self._registry.now())
         obj = await self._registry.guaranteed_update(info, ri.namespace, ri.name, mutate,
-                                                     dry_run=dry_run(request))
-        return neg.json_response(scale_of(obj))
+                                                     dry_run=dry_run(request),
+                                                     track_fields=tracker)
+        return neg.json_response(scale_view(info, obj))
 
     async def _bind(self, request: web.Request, info: ResourceInfo,
                     ri: RequestInfo) -> web.StreamResponse:
@@ -158,6 +178,20 @@ class Subresources:
         raise errors.service_unavailable(
             f"{ri.subresource} for pod {ri.namespace}/{ri.name} needs the node agent on node "
             f'"{node}", and this server cannot reach a node agent there yet')
+
+
+def scale_view(info: ResourceInfo, obj: Object) -> Object:
+    """The Scale of ``obj``: on its CRD's replica paths for a custom resource."""
+    if info.crd is not None:
+        return scale_of_custom(obj, info.crd.get("scale") or {})
+    return scale_of(obj)
+
+
+def set_replicas(info: ResourceInfo, obj: Object, replicas: int) -> None:
+    if info.crd is not None:
+        set_custom_replicas(obj, info.crd.get("scale") or {}, replicas)
+    else:
+        obj.setdefault("spec", {})["replicas"] = replicas
 
 
 def scale_of(obj: Object) -> Object:

@@ -19,13 +19,20 @@ import orjson
 from aiohttp import web
 
 from steersman.api import errors
+from steersman.api.custom_resources import served_object
 from steersman.api.resources import ResourceInfo
 from steersman.api.selectors import parse_field_selector
 from steersman.apiserver import negotiation as neg
 from steersman.apiserver.generic import ListOptions, matches
 from steersman.apiserver.handlers import list_options
 from steersman.apiserver.requestinfo import RequestInfo
-from steersman.apiserver.watchcache import CachedEvent, ResourceCache, WatchCache, Watcher
+from steersman.apiserver.watchcache import (
+    CachedEvent,
+    Predicate,
+    ResourceCache,
+    WatchCache,
+    Watcher,
+)
 from steersman.store.interface import Compacted
 
 Object = dict[str, Any]
@@ -44,7 +51,7 @@ class WatchHandler:
             options = _with_name(request, info, ri.name)
         cache = self._cache.cache_for(info.storage_prefix)
         prefix = info.namespace_prefix(ri.namespace)
-        watcher = Watcher(lambda obj: _in_scope(obj, ri.namespace, info) and matches(obj, options))
+        watcher = Watcher(_predicate(info, ri.namespace, options))
         initial = self._initial(cache, prefix, options, watcher)
         response = web.StreamResponse(headers={"Content-Type": neg.JSON})
         response.enable_chunked_encoding()
@@ -107,6 +114,15 @@ def _in_scope(obj: Object, namespace: str, info: ResourceInfo) -> bool:
     return not (namespace and info.namespaced) or obj["metadata"].get("namespace") == namespace
 
 
+def _predicate(info: ResourceInfo, namespace: str, options: ListOptions) -> Predicate:
+    """The watcher's filter; without selectors, just the namespace test (it runs per event)."""
+    if options.label is not None or options.field is not None:
+        return lambda obj: _in_scope(obj, namespace, info) and matches(obj, options)
+    if namespace and info.namespaced:
+        return lambda obj: obj["metadata"].get("namespace") == namespace
+    return lambda obj: True
+
+
 def _timeout(request: web.Request) -> float:
     raw = request.query.get("timeoutSeconds", "")
     if raw.isdigit() and int(raw) > 0:
@@ -128,14 +144,21 @@ class _EventWriter:
         self._table = neg.wants_table(request)
         self._include = neg.include_object(request)
         self._headers_sent = False
+        # Objects served as stored (no Table, no version conversion) share one encoding
+        # per event across all watchers; the rest are encoded for this stream.
+        self._shared = not self._table and info.crd is None
 
     async def send(self, batch: list[tuple[str, CachedEvent]]) -> None:
         if not batch:
             return
-        lines = [self._encode(kind, event.obj) for kind, event in batch]
-        await self._response.write(b"".join(lines))
+        if self._shared:
+            lines = [event.line(kind) for kind, event in batch]
+        else:
+            lines = [self._encode(kind, event.obj) for kind, event in batch]
+        await self._response.write(lines[0] if len(lines) == 1 else b"".join(lines))
 
     def _encode(self, kind: str, obj: Object) -> bytes:
+        obj = served_object(self._info, obj)
         if self._table:
             obj = neg.table(self._info, [obj], self._include,
                             revision=obj["metadata"].get("resourceVersion", ""),

@@ -46,6 +46,22 @@ class CachedEvent:
     obj: Object
     prev: Object | None
     revision: int
+    _lines: dict[str, bytes] | None = field(default=None, repr=False, compare=False)
+
+    def line(self, kind: str) -> bytes:
+        """The watch stream line ``{"type": kind, "object": obj}\\n``, encoded once.
+
+        ``kind`` is the type as one watcher sees it (a MODIFIED can be ADDED or DELETED
+        through a selector), so at most three encodings exist however many watchers read
+        the event; ``obj`` is never mutated once cached, which keeps the bytes valid.
+        """
+        lines = self._lines
+        if lines is None:
+            lines = self._lines = {}
+        encoded = lines.get(kind)
+        if encoded is None:
+            encoded = lines[kind] = orjson.dumps({"type": kind, "object": self.obj}) + b"\n"
+        return encoded
 
 
 def decode_object(value: bytes, revision: int) -> Object:
@@ -61,13 +77,18 @@ def resource_prefix(key: str) -> str:
 
 
 class Watcher:
-    """One client's subscription: a bounded event buffer and a wake-up signal."""
+    """One client's subscription: a bounded event buffer and a wake-up signal.
+
+    The wake-up is one future, created only while the reader waits on an empty buffer, and
+    resolved by the first :meth:`offer`; a fan-out to many idle watchers therefore costs a
+    deque append and one ``set_result`` each, with no task or timer per event.
+    """
 
     def __init__(self, predicate: Predicate, limit: int = WATCHER_BUFFER) -> None:
         self._predicate = predicate
         self._limit = limit
         self._pending: collections.deque[tuple[str, CachedEvent]] = collections.deque()
-        self._wake = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
         self.overflowed = False
         self.closed = False
 
@@ -80,7 +101,12 @@ class Watcher:
             self.closed = True
         else:
             self._pending.append((kind, event))
-        self._wake.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _visible_type(self, event: CachedEvent) -> str | None:
         """The event type as seen through this watcher's filter (kube-apiserver rules)."""
@@ -94,19 +120,33 @@ class Watcher:
 
     def close(self) -> None:
         self.closed = True
-        self._wake.set()
+        self._wake()
 
     async def next_batch(self, timeout: float | None) -> list[tuple[str, CachedEvent]] | None:
         """Pending events; ``[]`` on timeout; ``None`` once closed and drained."""
         if not self._pending and not self.closed:
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            await self._wait(timeout)
         if self._pending:
             batch = list(self._pending)
             self._pending.clear()
             return batch
         return None if self.closed else []
+
+    async def _wait(self, timeout: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 @dataclass

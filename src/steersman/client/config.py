@@ -202,8 +202,7 @@ def _load_client_certificate(context: ssl.SSLContext, user: Entry) -> None:
 def _auth_headers(user: Entry) -> dict[str, str]:
     token = str(user.get("token") or "")
     if not token and user.get("tokenFile"):
-        token_file = _resolve(user, str(user["tokenFile"]))
-        token = token_file.read_text().strip()
+        token = _read_bytes(_resolve(user, str(user["tokenFile"])), "tokenFile").decode().strip()
     if token:
         return {"Authorization": f"Bearer {token}"}
     if user.get("username"):
@@ -221,12 +220,15 @@ def _file_or_data(entry: Entry, key: str) -> bytes | None:
         except ValueError:
             raise ConfigError(f"{key}-data is not valid base64") from None
     if entry.get(key):
-        path = _resolve(entry, str(entry[key]))
-        try:
-            return path.read_bytes()
-        except OSError as err:
-            raise ConfigError(f"cannot read {key} {path}: {err.strerror}") from None
+        return _read_bytes(_resolve(entry, str(entry[key])), key)
     return None
+
+
+def _read_bytes(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"cannot read {what} {path}: {err.strerror}") from None
 
 
 def _resolve(entry: Entry, path: str) -> Path:

@@ -18,6 +18,8 @@ from typing import Any
 
 Object = dict[str, Any]
 IndexFunc = Callable[[Object], list[str]]
+Keys = list[str]
+Objects = list[Object]
 
 NAMESPACE_INDEX = "namespace"
 NODE_NAME_INDEX = "spec.nodeName"
@@ -63,19 +65,19 @@ class Indexer:
     def get(self, key: str) -> Object | None:
         return self._items.get(key)
 
-    def list(self) -> list[Object]:
+    def list(self) -> Objects:
         return list(self._items.values())
 
-    def keys(self) -> list[str]:
+    def keys(self) -> Keys:
         return list(self._items)
 
-    def by_index(self, index: str, value: str) -> list[Object]:
+    def by_index(self, index: str, value: str) -> Objects:
         """The objects filed under ``value`` in the index ``index``."""
         if index not in self._indices:
             raise KeyError(f"no index named {index!r}")
         return [self._items[key] for key in sorted(self._indices[index].get(value, ()))]
 
-    def index_values(self, index: str) -> list[str]:
+    def index_values(self, index: str) -> Keys:
         """Every value that currently has objects in ``index``."""
         return list(self._indices[index])
 

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from steersman.api.errors import StatusError
 from steersman.client.clock import Clock, SystemClock
 from steersman.client.errors import ResourceExpired, ServerUnreachable
-from steersman.client.indexer import NAMESPACE_INDEX, IndexFunc, Indexer, by_namespace, key_of
+from steersman.client.indexer import NAMESPACE_INDEX, Indexer, IndexFunc, by_namespace, key_of
 from steersman.client.resource import Resource
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,8 @@ class Informer:
         listed = await self._client.list_all(self.resource, page_size=self._page_size,
                                              **self._selection)
         fresh = {key_of(obj): self._typed(obj) for obj in listed.get("items") or []}
-        for key in self.indexer.keys():
+        cached = self.indexer.keys()
+        for key in cached:
             if key not in fresh:
                 self._deleted(key, self.indexer.get(key) or {})
         for obj in fresh.values():

@@ -34,6 +34,7 @@ from steersman.client.transport import Params, Request, RetryPolicy, Transport
 from steersman.client.watch import WatchStream
 
 Object = dict[str, Any]
+PatchBody = dict[str, Any] | list[dict[str, Any]]
 _WATCH_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=10, sock_read=None)
 
 
@@ -84,7 +85,8 @@ class Client:
                    resource_version: str = "") -> Object:
         """One page of the collection (all of it unless ``limit`` is set)."""
         params = _selectors(label_selector, field_selector)
-        params.update(_optional(limit=str(limit) if limit else "", resourceVersion=resource_version))
+        params.update(_optional(limit=str(limit) if limit else "",
+                                resourceVersion=resource_version))
         params.update(_optional(**{"continue": continue_token}))
         return await self._call("GET", resource.path(namespace=namespace), params=params)
 
@@ -106,7 +108,8 @@ class Client:
     async def create(self, resource: Resource, obj: Object, *, namespace: str = "",
                      field_manager: str = "") -> Object:
         path = resource.path(namespace=_scope(resource, namespace, obj))
-        return await self._call("POST", path, body=obj, params=_optional(fieldManager=field_manager))
+        return await self._call("POST", path, body=obj,
+                                params=_optional(fieldManager=field_manager))
 
     async def update(self, resource: Resource, obj: Object, *, namespace: str = "",
                      field_manager: str = "") -> Object:
@@ -118,7 +121,7 @@ class Client:
         """PUT the object to its ``status`` subresource."""
         return await self._put(resource, obj, namespace, "status", field_manager)
 
-    async def patch(self, resource: Resource, name: str, patch: Object | list[Object], *,
+    async def patch(self, resource: Resource, name: str, patch: PatchBody, *,
                     namespace: str = "", patch_type: PatchType = PatchType.MERGE,
                     subresource: str = "", field_manager: str = "",
                     force: bool = False) -> Object:
@@ -188,10 +191,11 @@ class Client:
             raise ValueError("update needs metadata.name")
         path = resource.path(namespace=_scope(resource, namespace, obj), name=name,
                              subresource=subresource)
-        return await self._call("PUT", path, body=obj, params=_optional(fieldManager=field_manager))
+        return await self._call("PUT", path, body=obj,
+                                params=_optional(fieldManager=field_manager))
 
     async def _call(self, method: str, path: str, *, params: Params | None = None,
-                    body: Object | list[Object] | None = None,
+                    body: PatchBody | None = None,
                     content_type: str = "application/json") -> Object:
         request = Request(method, path, params or {},
                           None if body is None else orjson.dumps(body), content_type)

@@ -9,8 +9,9 @@ exponential back-off
 * on 429 and 5xx answers that carry ``Retry-After`` (client-go's ``checkWait``), waiting
   what the server asked (capped).
 
-When retries run out a connection failure becomes :class:`~steersman.client.errors.ServerUnreachable`;
-a non-2xx answer is handed back for :mod:`.rest` to translate.
+When retries run out a connection failure becomes
+:class:`~steersman.client.errors.ServerUnreachable`; a non-2xx answer is handed back for
+:mod:`.rest` to translate.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from steersman.client.ratelimit import TokenBucket
 
 Params = Mapping[str, str]
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
+DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=10, sock_read=60)
 _CONNECTION_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError,
                       asyncio.TimeoutError)
 
@@ -51,7 +53,7 @@ class Request:
     params: Params
     body: bytes | None = None
     content_type: str = "application/json"
-    timeout: aiohttp.ClientTimeout | None = None
+    timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT
 
 
 class Transport:
@@ -67,8 +69,11 @@ class Transport:
         self._headers = {"Accept": "application/json", "User-Agent": user_agent,
                          **config.headers}
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     async def close(self) -> None:
+        """Close the connections; later requests raise ``RuntimeError``."""
+        self._closed = True
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -102,12 +107,9 @@ class Transport:
         response = await self._open_session().request(
             request.method, self._config.server + request.path, params=request.params,
             data=request.body, headers=headers, ssl=self._config.ssl_context or True,
-            **({"timeout": request.timeout} if request.timeout is not None else {}))
+            timeout=request.timeout)
         if not stream or response.status >= 400:
-            try:
-                await response.read()
-            finally:
-                response.release()
+            await response.read()  # caches the body and frees the connection
         return response
 
     def _may_retry(self, request: Request, err: BaseException, attempt: int) -> bool:
@@ -121,14 +123,15 @@ class Transport:
         header = response.headers.get("Retry-After", "")
         if attempt >= self._retry.max_retries or not header.isdigit():
             return None
-        response.release()
         return min(float(header), self._retry.max_delay)
 
     def _open_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
+        if self._closed:
+            raise RuntimeError("the client is closed")
+        if self._session is None:
             self._session = aiohttp.ClientSession(
                 headers=self._headers,
                 connector=aiohttp.TCPConnector(limit=self._connection_limit),
-                timeout=aiohttp.ClientTimeout(total=None, connect=10, sock_read=60),
+                timeout=DEFAULT_TIMEOUT,
                 raise_for_status=False)
         return self._session

@@ -14,7 +14,6 @@ the connection is released however the loop ends.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import Any
@@ -92,7 +91,7 @@ async def _lines(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
             for line in lines:
                 if line.strip():
                     yield line
-    except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+    except (TimeoutError, aiohttp.ClientError) as err:
         raise ServerUnreachable(f"watch stream broke: {err or type(err).__name__}") from err
     if pending.strip():
         yield pending

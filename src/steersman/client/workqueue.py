@@ -2,14 +2,14 @@
 
 Contract (client-go ``util/workqueue``), for items that are hashable (usually ``"ns/name"``):
 
-* **dedup** – an item added while it waits is queued once;
-* **exclusivity** – an item handed out by :meth:`WorkQueue.get` is not handed out again
+* **dedup** — an item added while it waits is queued once;
+* **exclusivity** — an item handed out by :meth:`WorkQueue.get` is not handed out again
   until :meth:`WorkQueue.done`; if it was added meanwhile it is queued again on ``done``,
   so the change that came in during processing is never lost;
-* **delays** – :meth:`WorkQueue.add_after` queues an item once its delay has passed (the
+* **delays** — :meth:`WorkQueue.add_after` queues an item once its delay has passed (the
   earliest of several pending delays wins); :meth:`WorkQueue.add_rate_limited` asks the
   per-item rate limiter for the delay, :meth:`WorkQueue.forget` resets it;
-* **shutdown** – later adds are ignored, pending delays are dropped, items already queued
+* **shutdown** — later adds are ignored, pending delays are dropped, items already queued
   are still handed out, then :meth:`WorkQueue.get` raises :class:`QueueShutDown`.
 
 All waiting goes through the injected :class:`~steersman.client.clock.Clock`.

@@ -1,9 +1,9 @@
 """Composition of the control plane: store → watch cache → registry → HTTP(S) API server.
 
 ``ControlPlane.start`` opens the store named by the configuration (SQLite under the data
-dir by default), loads the watch cache, wires admission, creates the built-in objects,
-binds the listener (HTTPS with a generated CA, or plain HTTP on loopback for experiments),
-and writes the admin kubeconfig. ``stop`` undoes it in reverse order.
+dir by default), loads the watch cache, wires admission, serves the stored CRDs' resources,
+creates the built-in objects, binds the listener (HTTPS with a generated CA, or plain HTTP
+on loopback for experiments), and writes the admin kubeconfig. ``stop`` undoes it in reverse order.
 """
 
 from __future__ import annotations
@@ -22,9 +22,18 @@ from steersman.apiserver.admission import NamespaceLifecycle, ServiceAllocator
 from steersman.apiserver.app import APIServer
 from steersman.apiserver.authn import Authenticator, UserInfo
 from steersman.apiserver.bootstrap import ensure_builtin_objects
+from steersman.apiserver.crd import CustomResourceAdmission, CustomResourceDefinitions
 from steersman.apiserver.generic import GenericRegistry
 from steersman.apiserver.kubeconfig import write_kubeconfig
-from steersman.apiserver.pki import ensure_admin_token, ensure_pki, server_ssl_context
+from steersman.apiserver.pki import (
+    ensure_admin_token,
+    ensure_pki,
+    ensure_service_account_key,
+    server_ssl_context,
+)
+from steersman.apiserver.service_account_tokens import ServiceAccountTokens
+from steersman.apiserver.serviceaccount_admission import ServiceAccountDefaults
+from steersman.apiserver.tokenrequest import registry_lookup
 from steersman.apiserver.watchcache import WatchCache
 from steersman.store import open_store
 from steersman.store.interface import Store
@@ -64,6 +73,7 @@ class ControlPlane:
         self.cache: WatchCache | None = None
         self.api: APIServer | None = None
         self._runner: web.AppRunner | None = None
+        self._crds: CustomResourceDefinitions | None = None
         self.port = 0
 
     @property
@@ -103,19 +113,29 @@ class ControlPlane:
         assert services is not None
         for service in registry.objects(services):
             allocator.remember(service)
-        registry.admission = [NamespaceLifecycle(registry, resources), allocator]
+        self._crds = CustomResourceDefinitions(registry=registry, resources=resources,
+                                               cache=self.cache)
+        registry.admission = [NamespaceLifecycle(registry, resources), allocator,
+                              ServiceAccountDefaults(),
+                              CustomResourceAdmission(registry, self._crds.info)]
+        self._crds.start()
         await ensure_builtin_objects(
             registry, resources, cluster_ip=allocator.kubernetes_ip(),
             advertise_ip=_advertise_ip(self.config.bind_address), port=self.port)
+        tokens = ServiceAccountTokens(
+            key=ensure_service_account_key(self.config.data_dir / "pki"))
         return APIServer(resources=resources, registry=registry, cache=self.cache,
-                         authenticator=self._authenticator(),
-                         server_address=f"{_advertise_ip(self.config.bind_address)}:{self.port}")
+                         authenticator=self._authenticator(tokens, registry),
+                         server_address=f"{_advertise_ip(self.config.bind_address)}:{self.port}",
+                         service_accounts=tokens)
 
-    def _authenticator(self) -> Authenticator | None:
+    def _authenticator(self, tokens: ServiceAccountTokens,
+                       registry: GenericRegistry) -> Authenticator | None:
         if self.config.insecure_http:
             return None
         token = ensure_admin_token(self.config.data_dir)
-        return Authenticator({token: ADMIN})
+        return Authenticator({token: ADMIN}, service_accounts=tokens,
+                             lookup=registry_lookup(registry))
 
     async def _serve(self, listener: socket.socket) -> None:
         assert self.api is not None
@@ -140,6 +160,8 @@ class ControlPlane:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._crds is not None:
+            await self._crds.close()
         if self.cache is not None:
             await self.cache.close()
         if self.store is not None:

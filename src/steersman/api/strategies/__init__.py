@@ -17,6 +17,7 @@ Hooks the API server calls besides the Strategy protocol:
 
 from __future__ import annotations
 
+from steersman.api.strategies.apiextensions import CustomResourceDefinitionStrategy
 from steersman.api.strategies.batch import CronJobStrategy, JobStrategy, default_job_selector
 from steersman.api.strategies.cluster import (
     EventStrategy,
@@ -100,6 +101,7 @@ _REGISTRY: dict[tuple[str, str], Strategy] = {
     (_RBAC, "ClusterRole"): ClusterRoleStrategy(),
     (_RBAC, "RoleBinding"): RoleBindingStrategy(),
     (_RBAC, "ClusterRoleBinding"): ClusterRoleBindingStrategy(),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): CustomResourceDefinitionStrategy(),
 }
 _NONE = NoStrategy()
 

@@ -128,6 +128,6 @@ def _default_errors(schema: Schema, path: str) -> list[FieldError]:
     default = schema["default"]
     if default is None and not schema.get("nullable"):
         return [invalid(f"{path}.default", None, "must not be null for a non-nullable field")]
-    found = crschema.validate({"value": default}, {"type": "object",
-                                                   "properties": {"value": schema}})
-    return [FieldError(f"{path}.default", e.reason, e.message) for e in found]
+    where = f"{path}.default"
+    return [FieldError(f"{where}.{e.field}" if e.field else where, e.reason, e.message)
+            for e in crschema.validate(default, schema)]

@@ -1,0 +1,211 @@
+"""Field paths and field sets in the ``fieldsV1`` wire form (structured-merge-diff's ``fieldpath``).
+
+A path is a tuple of path elements, each spelled exactly as in ``fieldsV1``: ``f:<name>``
+for a map field, ``k:<json object>`` for the item of a list keyed by some of its fields
+(keys sorted by name), ``v:<json>`` for the element of a set and ``i:<n>`` for a list
+index. A :class:`FieldSet` is a tree of those elements: a node is a *member* when the
+path to it is in the set, and has *children* for longer paths below it; ``fieldsV1``
+writes membership as ``".": {}``. Sets are immutable values; every operation returns a
+new set. Neighbours: :mod:`steersman.api.ssa.walk` builds sets from objects,
+:mod:`steersman.api.ssa.managed` stores them in ``metadata.managedFields``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+Path = tuple[str, ...]
+_MEMBER = "."
+
+
+def field_element(name: str) -> str:
+    return f"f:{name}"
+
+
+def key_element(keys: Mapping[str, Any]) -> str:
+    return "k:" + _compact({name: keys[name] for name in sorted(keys)})
+
+
+def value_element(value: Any) -> str:
+    return "v:" + _compact(value)
+
+
+def index_element(index: int) -> str:
+    return f"i:{index}"
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def path_string(path: Path) -> str:
+    """``.spec.template.spec.containers[name="c"].image``, as kube-apiserver prints paths."""
+    return "".join(_element_string(element) for element in path)
+
+
+def _element_string(element: str) -> str:
+    kind, _, body = element.partition(":")
+    if kind == "f":
+        return f".{body}"
+    if kind == "k":
+        keys = json.loads(body)
+        return "[" + ",".join(f"{name}={_compact(value)}" for name, value in keys.items()) + "]"
+    if kind == "v":
+        return f"[={body}]"
+    return f"[{body}]"
+
+
+class FieldSet:
+    """An immutable set of field paths, stored as a tree of path elements."""
+
+    __slots__ = ("_children", "_members")
+
+    def __init__(self, members: Iterable[str] = (),
+                 children: Mapping[str, FieldSet] | None = None) -> None:
+        self._members = frozenset(members)
+        self._children = {pe: child for pe, child in (children or {}).items()
+                          if not child.empty()}
+
+    @classmethod
+    def of(cls, paths: Iterable[Path]) -> FieldSet:
+        builder = FieldSetBuilder()
+        for path in paths:
+            builder.insert(path)
+        return builder.build()
+
+    @property
+    def members(self) -> frozenset[str]:
+        return self._members
+
+    def child(self, element: str) -> FieldSet | None:
+        return self._children.get(element)
+
+    def children(self) -> Mapping[str, FieldSet]:
+        return self._children
+
+    def empty(self) -> bool:
+        return not self._members and not self._children
+
+    def has(self, path: Path) -> bool:
+        node: FieldSet | None = self
+        for element in path[:-1]:
+            node = node.child(element) if node is not None else None
+        return node is not None and bool(path) and path[-1] in node.members
+
+    def paths(self, prefix: Path = ()) -> Iterator[Path]:
+        """Every member path, in the order ``fieldsV1`` lists them."""
+        for element in sorted(self._members | self._children.keys()):
+            if element in self._members:
+                yield (*prefix, element)
+            child = self._children.get(element)
+            if child is not None:
+                yield from child.paths((*prefix, element))
+
+    def union(self, other: FieldSet) -> FieldSet:
+        children = dict(self._children)
+        for element, child in other.children().items():
+            mine = children.get(element)
+            children[element] = child if mine is None else mine.union(child)
+        return FieldSet(self._members | other.members, children)
+
+    def intersection(self, other: FieldSet) -> FieldSet:
+        children: dict[str, FieldSet] = {}
+        for element, child in self._children.items():
+            theirs = other.child(element)
+            if theirs is not None:
+                children[element] = child.intersection(theirs)
+        return FieldSet(self._members & other.members, children)
+
+    def difference(self, other: FieldSet) -> FieldSet:
+        """Paths of ``self`` not in ``other`` (members only: children of a removed member stay)."""
+        children: dict[str, FieldSet] = {}
+        for element, child in self._children.items():
+            theirs = other.child(element)
+            children[element] = child if theirs is None else child.difference(theirs)
+        return FieldSet(self._members - other.members, children)
+
+    def recursive_difference(self, other: FieldSet) -> FieldSet:
+        """Like :meth:`difference`, but a member of ``other`` also removes everything below it."""
+        children: dict[str, FieldSet] = {}
+        for element, child in self._children.items():
+            if element in other.members:
+                continue
+            theirs = other.child(element)
+            children[element] = child if theirs is None else child.recursive_difference(theirs)
+        return FieldSet(self._members - other.members, children)
+
+    def to_fields_v1(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for element in sorted(self._members | self._children.keys()):
+            child = self._children.get(element)
+            body: dict[str, Any] = {}
+            if child is not None:
+                if element in self._members:
+                    body[_MEMBER] = {}
+                body.update(child.to_fields_v1())
+            out[element] = body
+        return out
+
+    @classmethod
+    def from_fields_v1(cls, data: Any) -> FieldSet:
+        """Parse ``fieldsV1``; a malformed document raises ``ValueError``."""
+        if not isinstance(data, dict):
+            raise ValueError("fieldsV1 must be a JSON object")
+        members: set[str] = set()
+        children: dict[str, FieldSet] = {}
+        for element, body in data.items():
+            if element == _MEMBER:
+                continue
+            _check_element(element)
+            if not isinstance(body, dict):
+                raise ValueError(f"fieldsV1 entry {element!r} must be a JSON object")
+            if not body or _MEMBER in body:
+                members.add(element)
+            child = cls.from_fields_v1(body)
+            if not child.empty():
+                children[element] = child
+        return cls(members, children)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FieldSet):
+            return NotImplemented
+        return self._members == other._members and self._children == other._children
+
+    def __hash__(self) -> int:
+        return hash((self._members, tuple(sorted(self._children))))
+
+    def __repr__(self) -> str:
+        return f"FieldSet({self.to_fields_v1()!r})"
+
+
+def _check_element(element: str) -> None:
+    kind, sep, body = element.partition(":")
+    if not sep or kind not in ("f", "k", "v", "i"):
+        raise ValueError(f"invalid path element {element!r}")
+    if kind in ("k", "v"):
+        json.loads(body)
+    if kind == "i" and not body.isdigit():
+        raise ValueError(f"invalid list index {element!r}")
+
+
+class FieldSetBuilder:
+    """Collects paths one at a time, then freezes them into a :class:`FieldSet`."""
+
+    __slots__ = ("_children", "_members")
+
+    def __init__(self) -> None:
+        self._members: set[str] = set()
+        self._children: dict[str, FieldSetBuilder] = {}
+
+    def insert(self, path: Path) -> None:
+        if not path:
+            return
+        node = self
+        for element in path[:-1]:
+            node = node._children.setdefault(element, FieldSetBuilder())
+        node._members.add(path[-1])
+
+    def build(self) -> FieldSet:
+        return FieldSet(self._members, {pe: b.build() for pe, b in self._children.items()})

@@ -1,0 +1,223 @@
+"""The scheduler's parsed view of pods and nodes, computed once and updated incrementally.
+
+:class:`PodInfo` parses a Pod dict once (requests, ports, tolerations, node and pod affinity,
+images), so no plugin re-reads the raw spec on the hot path; ``memo`` holds per-plugin parsed
+extras (e.g. spread constraints) that only one plugin needs. :class:`NodeInfo` keeps a
+node's aggregates — requested resources, pod count, used host ports, image sizes, label
+dict, taints — adjusted by :meth:`NodeInfo.add_pod` / :meth:`NodeInfo.remove_pod` rather than
+recomputed, which is what keeps Filter O(1) per node. Both are plain mutable objects owned by
+the scheduler cache; plugins treat them as read-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from steersman.api.selectors import SelectorError
+from steersman.scheduler.framework.affinity import (
+    AffinityTerm,
+    PreferredNodeTerm,
+    RequiredNodeAffinity,
+    pod_affinity_terms,
+    preferred_node_terms,
+)
+from steersman.scheduler.framework.resources import (
+    CPU,
+    MEMORY,
+    PODS,
+    amount,
+    nonzero_requests,
+    pod_requests,
+    resource_list,
+)
+from steersman.scheduler.framework.taints import PREFER_NO_SCHEDULE, Taint, Toleration
+
+DEFAULT_BIND_ALL = "0.0.0.0"
+HostPort = tuple[str, str, int]  # (host IP, protocol, port)
+
+
+def normalized_image_name(name: str) -> str:
+    """``nginx`` → ``nginx:latest``; digests and explicit tags are kept."""
+    if "@" in name or ":" in name.rsplit("/", 1)[-1]:
+        return name
+    return name + ":latest"
+
+
+def _host_ports(spec: Mapping[str, Any]) -> tuple[HostPort, ...]:
+    ports = []
+    containers = [*(spec.get("containers") or ()), *(spec.get("initContainers") or ())]
+    for container in containers:
+        for port in container.get("ports") or ():
+            host_port = int(port.get("hostPort") or 0)
+            if host_port > 0:
+                ports.append((str(port.get("hostIP") or DEFAULT_BIND_ALL),
+                              str(port.get("protocol") or "TCP"), host_port))
+    return tuple(ports)
+
+
+class PodInfo:
+    """A pod plus everything the plugins need from it, parsed once."""
+
+    __slots__ = (
+        "affinity_terms", "anti_affinity_terms", "created", "deleting", "host_ports", "images",
+        "key", "labels", "memo", "name", "namespace", "node_name", "nominated_node_name",
+        "nonzero_cpu", "nonzero_memory", "parse_error", "pod", "preemption_policy",
+        "preferred_affinity_terms", "preferred_anti_affinity_terms", "preferred_node_terms",
+        "priority", "request_items", "requests", "required_node_affinity", "scheduler_name",
+        "tolerations", "uid",
+    )
+
+    def __init__(self, pod: Mapping[str, Any]) -> None:
+        self.pod = pod
+        meta = pod.get("metadata") or {}
+        spec = pod.get("spec") or {}
+        self.name = str(meta.get("name") or "")
+        self.namespace = str(meta.get("namespace") or "default")
+        self.uid = str(meta.get("uid") or f"{self.namespace}/{self.name}")
+        self.key = f"{self.namespace}/{self.name}"
+        self.labels: Mapping[str, str] = meta.get("labels") or {}
+        self.created = str(meta.get("creationTimestamp") or "")
+        self.deleting = meta.get("deletionTimestamp") is not None
+        self.node_name = str(spec.get("nodeName") or "")
+        self.nominated_node_name = str((pod.get("status") or {}).get("nominatedNodeName") or "")
+        self.scheduler_name = str(spec.get("schedulerName") or "default-scheduler")
+        self.priority = int(spec.get("priority") or 0)
+        self.preemption_policy = str(spec.get("preemptionPolicy") or "PreemptLowerPriority")
+        self.requests = pod_requests(spec)
+        self.request_items = tuple(self.requests.items())
+        self.nonzero_cpu, self.nonzero_memory = nonzero_requests(spec)
+        self.host_ports = _host_ports(spec)
+        self.tolerations = tuple(Toleration.parse(t) for t in spec.get("tolerations") or ())
+        self.images = tuple(normalized_image_name(str(c.get("image"))) for c in
+                            [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]
+                            if c.get("image"))
+        self.memo: dict[str, Any] = {}
+        self.parse_error = ""
+        self._parse_affinity(spec)
+
+    def _parse_affinity(self, spec: Mapping[str, Any]) -> None:
+        empty: tuple[AffinityTerm, ...] = ()
+        self.affinity_terms = self.preferred_affinity_terms = empty
+        self.anti_affinity_terms = self.preferred_anti_affinity_terms = empty
+        self.required_node_affinity: RequiredNodeAffinity | None = None
+        self.preferred_node_terms: tuple[PreferredNodeTerm, ...] = ()
+        try:
+            self.required_node_affinity = RequiredNodeAffinity.parse(spec)
+            self.preferred_node_terms = preferred_node_terms(spec)
+            if spec.get("affinity"):
+                where = {"namespace": self.namespace, "labels": self.labels}
+                self.affinity_terms, self.preferred_affinity_terms = pod_affinity_terms(
+                    spec, "podAffinity", **where)
+                self.anti_affinity_terms, self.preferred_anti_affinity_terms = (
+                    pod_affinity_terms(spec, "podAntiAffinity", **where))
+        except (SelectorError, TypeError, ValueError, AttributeError) as exc:
+            self.parse_error = f"invalid affinity in pod spec: {exc}"
+
+    @property
+    def has_pod_affinity(self) -> bool:
+        return bool(self.affinity_terms or self.preferred_affinity_terms
+                    or self.anti_affinity_terms or self.preferred_anti_affinity_terms)
+
+    def __repr__(self) -> str:
+        return f"PodInfo({self.key})"
+
+
+class NodeInfo:
+    """A node and the running aggregates of the pods assigned (or assumed) on it."""
+
+    __slots__ = (
+        "allocatable", "allowed_pods", "generation", "images", "labels", "name", "node",
+        "nonzero_cpu", "nonzero_memory", "pods", "pods_with_affinity",
+        "pods_with_required_anti_affinity", "prefer_no_schedule_taints", "requested",
+        "taints", "unschedulable", "used_ports",
+    )
+
+    def __init__(self, name: str, node: Mapping[str, Any] | None = None) -> None:
+        self.name = name
+        self.pods: dict[str, PodInfo] = {}
+        self.requested: dict[str, int] = {}
+        self.nonzero_cpu = 0
+        self.nonzero_memory = 0
+        self.used_ports: dict[tuple[str, int], dict[str, int]] = {}
+        self.pods_with_affinity = 0
+        self.pods_with_required_anti_affinity = 0
+        self.generation = 0
+        self.set_node(node)
+
+    def set_node(self, node: Mapping[str, Any] | None) -> None:
+        self.node = node
+        meta = (node or {}).get("metadata") or {}
+        spec = (node or {}).get("spec") or {}
+        status = (node or {}).get("status") or {}
+        self.labels: Mapping[str, str] = meta.get("labels") or {}
+        self.unschedulable = bool(spec.get("unschedulable"))
+        self.taints = tuple(Taint.parse(t) for t in spec.get("taints") or ())
+        self.prefer_no_schedule_taints = tuple(
+            t for t in self.taints if t.effect == PREFER_NO_SCHEDULE)
+        allocatable = status.get("allocatable") or status.get("capacity") or {}
+        self.allocatable = resource_list(allocatable)
+        self.allowed_pods = self.allocatable.pop(PODS, 0)
+        self.images = _node_images(status)
+
+    @property
+    def pod_count(self) -> int:
+        return len(self.pods)
+
+    def add_pod(self, pod: PodInfo) -> None:
+        self.pods[pod.uid] = pod
+        self._account(pod, 1)
+
+    def remove_pod(self, uid: str) -> PodInfo | None:
+        pod = self.pods.pop(uid, None)
+        if pod is not None:
+            self._account(pod, -1)
+        return pod
+
+    def _account(self, pod: PodInfo, sign: int) -> None:
+        requested = self.requested
+        for name, quantity in pod.request_items:
+            requested[name] = requested.get(name, 0) + sign * quantity
+        self.nonzero_cpu += sign * pod.nonzero_cpu
+        self.nonzero_memory += sign * pod.nonzero_memory
+        for ip, protocol, port in pod.host_ports:
+            self._account_port(ip, (protocol, port), sign)
+        if pod.has_pod_affinity:
+            self.pods_with_affinity += sign
+        if pod.anti_affinity_terms:
+            self.pods_with_required_anti_affinity += sign
+        self.generation += 1
+
+    def _account_port(self, ip: str, port: tuple[str, int], sign: int) -> None:
+        by_ip = self.used_ports.setdefault(port, {})
+        by_ip[ip] = by_ip.get(ip, 0) + sign
+        if by_ip[ip] <= 0:
+            del by_ip[ip]
+            if not by_ip:
+                del self.used_ports[port]
+
+    def clone(self) -> NodeInfo:
+        """An independent copy (same node dict and PodInfos) for preemption dry runs."""
+        copy = NodeInfo.__new__(NodeInfo)
+        for slot in NodeInfo.__slots__:
+            setattr(copy, slot, getattr(self, slot))
+        copy.pods = dict(self.pods)
+        copy.requested = dict(self.requested)
+        copy.used_ports = {port: dict(ips) for port, ips in self.used_ports.items()}
+        return copy
+
+    def __repr__(self) -> str:
+        return f"NodeInfo({self.name}, pods={len(self.pods)})"
+
+
+def _node_images(status: Mapping[str, Any]) -> dict[str, int]:
+    images: dict[str, int] = {}
+    for image in status.get("images") or ():
+        size = int(image.get("sizeBytes") or 0)
+        for name in image.get("names") or ():
+            images[normalized_image_name(str(name))] = size
+    return images
+
+
+__all__ = ["CPU", "MEMORY", "HostPort", "NodeInfo", "PodInfo", "amount",
+           "normalized_image_name"]

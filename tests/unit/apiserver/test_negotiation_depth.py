@@ -1,0 +1,46 @@
+"""Request bodies nesting past MAX_DEPTH are a 400, whether or not the bracket count is checked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from steersman.api import errors
+from steersman.apiserver import negotiation as neg
+
+
+def _nested(levels: int) -> Any:
+    value: Any = "leaf"
+    for level in range(levels - 1):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+@pytest.mark.parametrize("levels", [1, 2, neg.MAX_DEPTH - 1, neg.MAX_DEPTH])
+def test_bodies_up_to_max_depth_are_accepted(levels: int) -> None:
+    data = _nested(levels)
+    assert neg.parse_document(orjson.dumps(data), neg.JSON) == data
+    neg.check_depth(data)
+
+
+@pytest.mark.parametrize("levels", [neg.MAX_DEPTH + 1, neg.MAX_DEPTH + 50])
+def test_deeper_bodies_are_rejected(levels: int) -> None:
+    for content_type in (neg.JSON, "application/yaml"):
+        with pytest.raises(errors.StatusError) as caught:
+            neg.parse_document(orjson.dumps(_nested(levels)), content_type)
+        assert caught.value.code == 400
+
+
+def test_brackets_inside_strings_only_make_the_check_stricter() -> None:
+    data = {"metadata": {"name": "x", "annotations": {"a": "{[" * 200}}}
+    assert neg.parse_document(orjson.dumps(data), neg.JSON) == data
+
+
+def test_empty_containers_at_the_limit_count_as_a_level() -> None:
+    deepest_empty: Any = {}
+    for _ in range(neg.MAX_DEPTH):
+        deepest_empty = [deepest_empty]
+    with pytest.raises(errors.StatusError):
+        neg.check_depth(deepest_empty)
