@@ -27,13 +27,36 @@ from steersman.api.strategies import strategy_for
 from steersman.api.strategy import Strategy
 from steersman.apiserver import objectmeta
 from steersman.apiserver.watchcache import WatchCache, decode_object
-from steersman.store.interface import Compacted, Conflict, KeyExists, NotFound, Store
+from steersman.store.interface import (
+    Compacted,
+    Conflict,
+    KeyExists,
+    KeyValue,
+    NotFound,
+    Store,
+)
 
 Object = dict[str, Any]
 Mutation = Callable[[Object], Object | Awaitable[Object]]
 # Sets managedFields on the object about to be written (new, live or None); see fieldmanager.
 FieldTracker = Callable[[Object, Object | None], None]
-_MAX_CONFLICT_RETRIES = 8
+# Read-modify-write loops retry on conflicts with the value the store returned; a burst of
+# N writers to one object needs up to N rounds.
+_MAX_CONFLICT_RETRIES = 256
+
+
+class StaleWrite(errors.StatusError):
+    """409 Conflict that carries what the store holds now, for an immediate retry."""
+
+    def __init__(self, info: ResourceInfo, name: str, current: KeyValue | None) -> None:
+        conflict = errors.conflict(info.plural, name, info.group)
+        super().__init__(conflict.code, conflict.reason, conflict.message, conflict.details)
+        self.current = current
+
+    def current_object(self) -> Object | None:
+        if self.current is None:
+            return None
+        return decode_object(self.current.value, self.current.mod_revision)
 
 
 class Admission(Protocol):
@@ -255,8 +278,8 @@ class GenericRegistry:
                                 dry_run: bool = False,
                                 track_fields: FieldTracker | None = None) -> Object:
         """Read-mutate-write, retried on conflicts (PATCH and server-side changes)."""
+        old = await self._current(info, namespace, name)
         for _ in range(_MAX_CONFLICT_RETRIES):
-            old = await self._current(info, namespace, name)
             if old is None:
                 raise errors.not_found(info.plural, name, info.group)
             result = mutate(copy_object(old))
@@ -264,9 +287,8 @@ class GenericRegistry:
             try:
                 return await self._write_update(info, new, old, subresource, dry_run,
                                                 track_fields)
-            except errors.StatusError as exc:
-                if exc.reason != "Conflict" or "modified" not in exc.message:
-                    raise
+            except StaleWrite as exc:
+                old = exc.current_object()
         raise errors.conflict(info.plural, name, info.group)
 
     async def _current(self, info: ResourceInfo, namespace: str, name: str) -> Object | None:
@@ -298,7 +320,7 @@ class GenericRegistry:
         try:
             kv = await self._store.update(key, encode_for_store(new), expected_revision=expected)
         except Conflict as exc:
-            raise errors.conflict(info.plural, meta["name"], info.group) from exc
+            raise StaleWrite(info, meta["name"], exc.current) from exc
         except NotFound as exc:
             raise errors.not_found(info.plural, meta["name"], info.group) from exc
         meta["resourceVersion"] = str(kv.mod_revision)
@@ -310,7 +332,7 @@ class GenericRegistry:
         try:
             kv = await self._store.delete(key, expected_revision=int(meta["resourceVersion"]))
         except Conflict as exc:
-            raise errors.conflict(info.plural, meta["name"], info.group) from exc
+            raise StaleWrite(info, meta["name"], exc.current) from exc
         except NotFound as exc:
             raise errors.not_found(info.plural, meta["name"], info.group) from exc
         meta["resourceVersion"] = str(kv.mod_revision)
@@ -320,16 +342,17 @@ class GenericRegistry:
     async def delete(self, info: ResourceInfo, namespace: str, name: str,
                      options: DeleteOptions) -> tuple[Object, bool]:
         """DELETE: returns the object and whether it is gone (False: deletion pending)."""
+        old = await self._current(info, namespace, name)
         for _ in range(_MAX_CONFLICT_RETRIES):
-            old = await self._current(info, namespace, name)
             if old is None:
                 raise errors.not_found(info.plural, name, info.group)
             _check_preconditions(info, old, options)
             try:
                 return await self._delete_once(info, copy_object(old), options)
-            except errors.StatusError as exc:
-                if exc.reason != "Conflict" or options.precondition_resource_version:
+            except StaleWrite as exc:
+                if options.precondition_resource_version:
                     raise
+                old = exc.current_object()
         raise errors.conflict(info.plural, name, info.group)
 
     async def _delete_once(self, info: ResourceInfo, obj: Object,

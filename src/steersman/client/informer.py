@@ -6,7 +6,8 @@ The loop is client-go's reflector (``tools/cache/reflector.go``):
 2. watch from the list's resourceVersion with ``allowWatchBookmarks``; each event updates
    the cache, and bookmarks move the resume point without touching it;
 3. when a watch ends (``timeoutSeconds``) or the connection breaks, watch again from the
-   last resourceVersion seen, with capped back-off on errors;
+   last resourceVersion seen, with capped back-off on errors (and after a watch that
+   ended at once with no events);
 4. when the server answers 410 Expired, the history we needed is gone: re-list, and hand
    the handlers the difference (ADDED for new objects, MODIFIED for changed ones, DELETED
    for vanished ones), so nothing that happened in between is missed.
@@ -126,8 +127,10 @@ class Informer:
                 if must_list:
                     await self._relist()
                     must_list = False
-                await self._watch()
-                backoff.reset()
+                if await self._watch():
+                    backoff.reset()
+                else:
+                    await backoff.sleep()
             except ResourceExpired as err:
                 log.info("%s: %s; re-listing", self.resource.plural, err.message)
                 must_list = True
@@ -148,18 +151,24 @@ class Informer:
         self.resource_version = str((listed.get("metadata") or {}).get("resourceVersion") or "")
         self._synced.set()
 
-    async def _watch(self) -> None:
+    async def _watch(self) -> bool:
+        """Watch until the stream ends; False if it ended at once with nothing in it."""
         timeout = self._rng.randint(*self._watch_timeout)
         stream = self._client.watch(self.resource, resource_version=self.resource_version,
                                     timeout_seconds=timeout, allow_bookmarks=True,
                                     **self._selection)
+        started, events = self._clock.now(), 0
         async with stream:
             try:
                 async for kind, obj in stream:
                     self._apply(kind, obj)
                     self.resource_version = stream.resource_version
+                    events += 1
             finally:
                 self.resource_version = stream.resource_version or self.resource_version
+        # As client-go: an empty watch that ends within a second is a server problem, and
+        # re-watching at once would spin.
+        return events > 0 or self._clock.now() - started >= 1.0
 
     def _apply(self, kind: str, obj: Object) -> None:
         if kind == "DELETED":

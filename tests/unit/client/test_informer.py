@@ -230,3 +230,17 @@ async def test_resync_replays_every_cached_object_as_an_update(clock: FakeClock)
     await settle()
     assert recorder.events[2:] == [("update", "a", "2->2"), ("update", "b", "3->3")]
     await stop(task)
+
+
+async def test_an_empty_watch_that_ends_at_once_backs_off(clock: FakeClock) -> None:
+    api = ScriptedApi(lists=[[pod("a", 2)]], watches=[[], []])
+    informer, _ = start(api, clock)
+    task = await run_until_idle(informer)
+    assert api.watched_from == ["2"]
+    clock.advance(0.8)
+    await settle()
+    assert api.watched_from == ["2", "2"]
+    clock.advance(1.6)
+    await settle()
+    assert api.watched_from == ["2", "2", "2"]
+    await stop(task)

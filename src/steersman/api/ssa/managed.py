@@ -10,7 +10,7 @@ Update entries beyond :data:`MAX_UPDATE_MANAGERS` are merged, oldest first, into
 `EndpointFields` says which fields a write may own at all: never the metadata the
 server sets (``stripmeta.go``), nor ``apiVersion``/``kind``; through the main resource not
 ``status`` when the kind has a status subresource, through ``/status`` only ``status``
-(and the labels and annotations that endpoint accepts) — the strategies' reset fields.
+(and the labels and annotations that endpoint accepts): the strategies' reset fields.
 """
 
 from __future__ import annotations
@@ -146,24 +146,37 @@ def cap_update_managers(managers: Managers, limit: int = MAX_UPDATE_MANAGERS) ->
 
 @dataclass(frozen=True, slots=True)
 class EndpointFields:
-    """Which fields a write through one endpoint may own."""
+    """Which fields a write through one endpoint may own.
+
+    ``reset`` paths are dropped with everything below them; when ``only`` is set, nothing
+    outside its member paths (and what lies below them) is kept.
+    """
 
     reset: FieldSet
-    only_top_level: frozenset[str] | None = None
+    only: FieldSet | None = None
 
     @classmethod
     def for_endpoint(cls, *, subresource: str, has_status: bool) -> EndpointFields:
         if subresource == "status":
-            return cls(FieldSet(), frozenset({"f:status", "f:metadata"}))
+            return cls(FieldSet(), _STATUS_ENDPOINT)
         return cls(FieldSet({"f:status"}) if has_status else FieldSet())
 
     def __call__(self, fields: FieldSet) -> FieldSet:
         kept = fields.difference(_STRIP).recursive_difference(self.reset)
-        if self.only_top_level is None:
-            return kept
-        children = {e: c for e, c in kept.children().items() if e in self.only_top_level}
-        return FieldSet(kept.members & self.only_top_level, children)
+        return kept if self.only is None else _within(kept, self.only)
+
+
+def _within(fields: FieldSet, allowed: FieldSet) -> FieldSet:
+    children: dict[str, FieldSet] = {}
+    for element, child in fields.children().items():
+        if element in allowed.members:
+            children[element] = child
+        elif (below := allowed.child(element)) is not None:
+            children[element] = _within(child, below)
+    return FieldSet(fields.members & allowed.members, children)
 
 
 _STRIP = FieldSet({"f:apiVersion", "f:kind", "f:metadata"},
                   {"f:metadata": FieldSet({f"f:{name}" for name in _STRIPPED_META})})
+_STATUS_ENDPOINT = FieldSet({"f:status"},
+                            {"f:metadata": FieldSet({"f:labels", "f:annotations"})})

@@ -119,6 +119,7 @@ class CustomResourceDefinitions:
         crd = self._registry.cached(self.info, "", name)
         if crd is None:
             self._withdraw(name)
+            self._recheck_unserved()
         elif crd["metadata"].get("deletionTimestamp"):
             await self._finalize(crd)
         else:
@@ -127,22 +128,32 @@ class CustomResourceDefinitions:
                 self._serve(crd)
             await self._write_status(name, conflict)
 
+    def _recheck_unserved(self) -> None:
+        """Names were freed: CRDs that were refused may be served now."""
+        for crd in self._registry.objects(self.info):
+            if crd["metadata"]["name"] not in self._served:
+                self.enqueue(crd["metadata"]["name"])
+
     def _conflict(self, crd: Object) -> Conflict | None:
-        """The first of the CRD's names another served CRD of its group already holds."""
+        """Names another served CRD of the group already holds; as kube's naming
+        controller, the last name checked decides the reason, and ``Conflict.names`` the
+        names refused."""
         spec = crd_spec(crd)
         names = spec.get("names") or {}
         taken_resources, taken_kinds = self._taken(str(spec.get("group", "")),
                                                    crd["metadata"]["name"])
-        checks = [("PluralConflict", names.get("plural"), taken_resources),
-                  ("SingularConflict", names.get("singular"), taken_resources),
-                  *[("ShortNamesConflict", short, taken_resources)
+        checks = [("plural", "PluralConflict", names.get("plural"), taken_resources),
+                  ("singular", "SingularConflict", names.get("singular"), taken_resources),
+                  *[("shortNames", "ShortNamesConflict", short, taken_resources)
                     for short in names.get("shortNames") or ()],
-                  ("KindConflict", names.get("kind"), taken_kinds),
-                  ("ListKindConflict", names.get("listKind"), taken_kinds)]
-        for reason, value, taken in checks:
+                  ("kind", "KindConflict", names.get("kind"), taken_kinds),
+                  ("listKind", "ListKindConflict", names.get("listKind"), taken_kinds)]
+        found: Conflict | None = None
+        for key, reason, value, taken in checks:
             if value and value in taken:
-                return Conflict(reason, f'"{value}" is already in use')
-        return None
+                refused = (found.names if found else frozenset()) | {key}
+                found = Conflict(reason, f'"{value}" is already in use', refused)
+        return found
 
     def _taken(self, group: str, own: str) -> tuple[set[str], set[str]]:
         resources: set[str] = set()

@@ -27,26 +27,38 @@ class Conflict:
 
     reason: str
     message: str
+    names: frozenset[str] = frozenset()
 
 
 def names_status(crd: Object, conflict: Conflict | None, now: str) -> Object:
     """The status the naming and establishing controllers want for ``crd`` (a new dict)."""
     out = copy.deepcopy(crd.get("status") or {})
     holder: Object = {"status": out}
+    out["acceptedNames"] = _accepted_names(crd_spec(crd).get("names") or {},
+                                           out.get("acceptedNames") or {},
+                                           conflict.names if conflict else frozenset())
     if conflict is None:
-        names = crd_spec(crd).get("names") or {}
-        out["acceptedNames"] = {k: copy.deepcopy(names[k]) for k in _NAME_KEYS
-                                if names.get(k)}
         set_condition(holder, "NamesAccepted", "True", "NoConflicts", "no conflicts found", now)
         set_condition(holder, "Established", "True", "InitialNamesAccepted",
                       "the initial names have been accepted", now)
     else:
-        out.setdefault("acceptedNames", {"plural": "", "kind": ""})
         set_condition(holder, "NamesAccepted", "False", conflict.reason, conflict.message, now)
         if not _is_true(out, "Established"):
             set_condition(holder, "Established", "False", "NotAccepted",
                           "not all names are accepted", now)
     out.setdefault("storedVersions", [])
+    return out
+
+
+def _accepted_names(requested: Object, previous: Object, refused: frozenset[str]) -> Object:
+    """The requested names, except refused ones, which keep what was accepted before."""
+    out: Object = {}
+    for key in _NAME_KEYS:
+        value = previous.get(key) if key in refused else requested.get(key)
+        if value:
+            out[key] = copy.deepcopy(value)
+    out.setdefault("plural", "")
+    out.setdefault("kind", "")
     return out
 
 

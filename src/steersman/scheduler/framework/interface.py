@@ -131,7 +131,7 @@ class Snapshot(Protocol):
     def get(self, name: str) -> NodeInfo | None: ...
 
     def pods_with_affinity(self) -> Iterable[PodInfo]:
-        """Assigned pods that carry any pod affinity or anti-affinity term."""
+        """Assigned pods whose terms score other pods (``PodInfo.scores_other_pods``)."""
         ...
 
     def required_anti_affinity_groups(self) -> Iterable[tuple[AffinityTerm, Mapping[str, int]]]:
@@ -159,12 +159,28 @@ class Snapshot(Protocol):
         """How many nodes report the (normalised) image."""
         ...
 
+    def disruption_budgets(self) -> Sequence[Mapping[str, Any]]:
+        """PodDisruptionBudget objects, for preemption to respect."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class PreFilterResult:
     """Restricts the cycle to these node names (``None`` = all nodes)."""
 
     node_names: frozenset[str] | None = None
+
+
+class Handle(Protocol):
+    """What plugins may ask of the framework that runs them (upstream ``framework.Handle``)."""
+
+    def run_filters(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+        """Every enabled Filter on one node (preemption's "would it fit now?")."""
+        ...
+
+    async def bind(self, pod: Mapping[str, Any], node_name: str) -> None:
+        """Write the binding through the injected API; raises on failure."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

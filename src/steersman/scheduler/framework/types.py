@@ -119,6 +119,12 @@ class PodInfo:
         return bool(self.affinity_terms or self.preferred_affinity_terms
                     or self.anti_affinity_terms or self.preferred_anti_affinity_terms)
 
+    @property
+    def scores_other_pods(self) -> bool:
+        """Carries terms that score incoming pods (all but required anti-affinity)."""
+        return bool(self.affinity_terms or self.preferred_affinity_terms
+                    or self.preferred_anti_affinity_terms)
+
     def __repr__(self) -> str:
         return f"PodInfo({self.key})"
 

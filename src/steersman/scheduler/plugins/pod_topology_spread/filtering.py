@@ -1,0 +1,63 @@
+"""PodTopologySpread filtering (upstream ``podtopologyspread/filtering.go``).
+
+For each DoNotSchedule constraint: placing the pod in the node's domain must keep
+``matching pods there + (1 if the pod matches its own selector) − global minimum`` within
+``maxSkew``. The global minimum is over eligible domains, and is 0 while fewer than
+``minDomains`` domains exist. A node lacking the topology key is rejected unresolvably.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from steersman.scheduler.framework.interface import (
+    SUCCESS,
+    Snapshot,
+    Status,
+    unresolvable,
+    unschedulable,
+)
+from steersman.scheduler.framework.types import NodeInfo, PodInfo
+from steersman.scheduler.plugins.pod_topology_spread.constraints import (
+    DO_NOT_SCHEDULE,
+    DomainCounts,
+    SpreadConstraint,
+    constraints,
+    count_domains,
+)
+
+ERR_CONSTRAINTS_NOT_MATCH = "node(s) didn't match pod topology spread constraints"
+ERR_NODE_LABEL_NOT_MATCH = ERR_CONSTRAINTS_NOT_MATCH + " (missing required label)"
+_PLUGIN = "PodTopologySpread"
+_SKEWED = unschedulable(ERR_CONSTRAINTS_NOT_MATCH, plugin=_PLUGIN)
+_MISSING_LABEL = unresolvable(ERR_NODE_LABEL_NOT_MATCH, plugin=_PLUGIN)
+
+
+@dataclass(frozen=True, slots=True)
+class ConstraintState:
+    constraint: SpreadConstraint
+    counts: DomainCounts
+    min_match: int
+    self_match: int
+
+
+def filter_state(snapshot: Snapshot, pod: PodInfo) -> list[ConstraintState] | None:
+    """Per DoNotSchedule constraint, its counts and minimum; ``None`` = Skip."""
+    chosen = [c for c in constraints(pod) if c.when_unsatisfiable == DO_NOT_SCHEDULE]
+    if not chosen:
+        return None
+    return [ConstraintState(c, counts, counts.min_match(c.min_domains),
+                            1 if c.selector.matches(pod.labels) else 0)
+            for c, counts in zip(chosen, count_domains(snapshot, pod, chosen), strict=True)]
+
+
+def check_node(states: list[ConstraintState], node: NodeInfo) -> Status:
+    labels = node.labels
+    for state in states:
+        value = labels.get(state.constraint.topology_key)
+        if value is None:
+            return _MISSING_LABEL
+        skew = state.counts.counts.get(value, 0) + state.self_match - state.min_match
+        if skew > state.constraint.max_skew:
+            return _SKEWED
+    return SUCCESS

@@ -1,0 +1,60 @@
+"""TaintToleration (upstream ``plugins/tainttoleration``).
+
+Filter: the first NoSchedule/NoExecute taint the pod does not tolerate rejects the node,
+unresolvably, naming the taint. Score: the number of PreferNoSchedule taints the pod does
+not tolerate, normalised in reverse (fewer is better).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from steersman.scheduler.framework.interface import (
+    SUCCESS,
+    CycleState,
+    Handle,
+    Status,
+    unresolvable,
+)
+from steersman.scheduler.framework.normalize import default_normalize
+from steersman.scheduler.framework.taints import (
+    DO_NOT_SCHEDULE_EFFECTS,
+    PREFER_NO_SCHEDULE,
+    find_untolerated,
+    tolerated,
+)
+from steersman.scheduler.framework.types import NodeInfo, PodInfo
+
+NAME = "TaintToleration"
+
+
+def untolerated_reason(key: str, value: str) -> str:
+    return f"node(s) had untolerated taint {{{key}: {value}}}"
+
+
+class TaintToleration:
+    name = NAME
+
+    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+        if not node.taints:
+            return SUCCESS
+        taint = find_untolerated(node.taints, pod.tolerations, DO_NOT_SCHEDULE_EFFECTS)
+        if taint is None:
+            return SUCCESS
+        return unresolvable(untolerated_reason(taint.key, taint.value), plugin=NAME)
+
+    def score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
+        tolerations = tuple(t for t in pod.tolerations
+                            if not t.effect or t.effect == PREFER_NO_SCHEDULE)
+        return [sum(1 for taint in node.prefer_no_schedule_taints
+                    if not tolerated(taint, tolerations))
+                if node.prefer_no_schedule_taints else 0
+                for node in nodes]
+
+    def normalize_scores(self, state: CycleState, pod: PodInfo, scores: list[int]) -> None:
+        default_normalize(scores, reverse=True)
+
+
+def new(_args: Mapping[str, Any], _handle: Handle) -> TaintToleration:
+    return TaintToleration()
