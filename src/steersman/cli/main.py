@@ -44,6 +44,12 @@ def _server_options(func: click.decorators.FC) -> click.decorators.FC:
                           "[default: sqlite in the data dir]."),
         click.option("--insecure-http", is_flag=True,
                      help="Serve plain HTTP without authentication (loopback only)."),
+        click.option("--controllers", default="*", show_default=True,
+                     help="Controllers to run: '*' for all, names to pick, '-name' to leave "
+                          "one out, '' for none (comma-separated)."),
+        click.option("--leader-elect/--no-leader-elect", default=True, show_default=True,
+                     help="Run controllers only while holding the leader Lease (for several "
+                          "servers on one etcd)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -51,10 +57,13 @@ def _server_options(func: click.decorators.FC) -> click.decorators.FC:
 
 
 def _config(cluster_name: str, data_dir: Path | None, bind_address: str, port: int,
-            store_url: str, insecure_http: bool) -> ServerConfig:
+            store_url: str, insecure_http: bool, controllers: str,
+            leader_elect: bool) -> ServerConfig:
+    selection = tuple(name.strip() for name in controllers.split(",") if name.strip())
     return ServerConfig(data_dir=data_dir or default_data_dir(cluster_name),
                         cluster_name=cluster_name, bind_address=bind_address, port=port,
-                        store_url=store_url, insecure_http=insecure_http)
+                        store_url=store_url, insecure_http=insecure_http,
+                        controllers=selection, leader_elect=leader_elect)
 
 
 @main.command()

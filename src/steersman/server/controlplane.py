@@ -35,6 +35,7 @@ from steersman.apiserver.service_account_tokens import ServiceAccountTokens
 from steersman.apiserver.serviceaccount_admission import ServiceAccountDefaults
 from steersman.apiserver.tokenrequest import registry_lookup
 from steersman.apiserver.watchcache import WatchCache
+from steersman.server.components import Components
 from steersman.store import open_store
 from steersman.store.interface import Store
 
@@ -56,6 +57,8 @@ class ServerConfig:
     store_url: str = ""
     insecure_http: bool = False
     service_cidr: str = "127.43.0.0/16"
+    controllers: tuple[str, ...] = ("*",)
+    leader_elect: bool = True
 
     @property
     def store(self) -> str:
@@ -74,6 +77,7 @@ class ControlPlane:
         self.api: APIServer | None = None
         self._runner: web.AppRunner | None = None
         self._crds: CustomResourceDefinitions | None = None
+        self.components: Components | None = None
         self.port = 0
 
     @property
@@ -103,6 +107,9 @@ class ControlPlane:
         await self._serve(listener)
         self.api.ready = True
         log.info("API server listening on %s", self.url)
+        self.components = Components(config.kubeconfig_path, controllers=config.controllers,
+                                     leader_elect=config.leader_elect)
+        await self.components.start()
 
     async def _build_api(self) -> APIServer:
         assert self.store is not None and self.cache is not None
@@ -158,6 +165,8 @@ class ControlPlane:
         await site.start()
 
     async def stop(self) -> None:
+        if self.components is not None:
+            await self.components.stop()
         if self._runner is not None:
             await self._runner.cleanup()
         if self._crds is not None:
