@@ -75,6 +75,9 @@ class ControllerManager:
             async with asyncio.TaskGroup() as group:
                 for controller in self._controllers:
                     group.create_task(controller.run(), name=f"controller-{controller.name}")
+                # Leading lasts until cancelled, even if every controller has stopped:
+                # returning would hand the Lease straight back.
+                group.create_task(asyncio.Event().wait(), name="hold-leadership")
         finally:
             self.leading.clear()
             await factory.stop()

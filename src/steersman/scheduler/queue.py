@@ -1,8 +1,8 @@
-"""The scheduling queue: activeQ, backoffQ and unschedulable pods (upstream ``scheduling_queue.go``).
+"""The scheduling queue: activeQ, backoffQ, unschedulable pods (``scheduling_queue.go``).
 
 * **activeQ** — a heap ordered by the profile's QueueSort plugin (priority, then arrival);
   :meth:`SchedulingQueue.pop` awaits it.
-* **backoffQ** — pods that failed, waiting ``initial × 2^(attempts−1)`` seconds (1 s → 10 s
+* **backoffQ** — pods that failed, waiting ``initial x 2^(attempts-1)`` seconds (1 s → 10 s
   cap) before they may be retried.
 * **unschedulable** — pods no node fitted. A cluster event that might help (node added or
   changed, a pod deleted, …) moves them back — to backoffQ while their back-off lasts, else

@@ -169,6 +169,7 @@ class PreFilterResult:
     """Restricts the cycle to these node names (``None`` = all nodes)."""
 
     node_names: frozenset[str] | None = None
+    plugins: tuple[str, ...] = ()  # who restricted it (filled in by the runtime)
 
 
 class Handle(Protocol):

@@ -63,7 +63,7 @@ class FilterOutcome:
 
 
 def num_feasible_nodes_to_find(percentage: int, num_all_nodes: int) -> int:
-    """``numFeasibleNodesToFind``: 0 means adaptive (50% at 100 nodes, −1% per 125, ≥5%)."""
+    """``numFeasibleNodesToFind``: 0 means adaptive (50% at 100 nodes, -1% per 125, ≥5%)."""
     if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND:
         return num_all_nodes
     if percentage <= 0:
@@ -94,6 +94,7 @@ class Framework:
     def run_pre_filter(self, state: CycleState, pod: PodInfo
                        ) -> tuple[PreFilterResult | None, Status]:
         names: frozenset[str] | None = None
+        restricting: list[str] = []
         for plugin in self.pre_filters:
             result, status = plugin.pre_filter(state, pod)
             if status.code is Code.SKIP:
@@ -103,7 +104,13 @@ class Framework:
                 return None, _attributed(status, plugin.name)
             if result is not None and result.node_names is not None:
                 names = result.node_names if names is None else names & result.node_names
-        return (None if names is None else PreFilterResult(names)), SUCCESS
+                restricting.append(plugin.name)
+        if names is None:
+            return None, SUCCESS
+        if not names:
+            return None, unresolvable(
+                f"node(s) didn't satisfy plugin(s) [{' '.join(restricting)}] simultaneously")
+        return PreFilterResult(names, tuple(restricting)), SUCCESS
 
     def active_filters(self, state: CycleState) -> list[FilterPlugin]:
         return [p for p in self.filters if p.name not in state.skip_filter]

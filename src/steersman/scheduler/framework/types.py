@@ -106,11 +106,11 @@ class PodInfo:
             self.required_node_affinity = RequiredNodeAffinity.parse(spec)
             self.preferred_node_terms = preferred_node_terms(spec)
             if spec.get("affinity"):
-                where = {"namespace": self.namespace, "labels": self.labels}
+                ns, labels = self.namespace, self.labels
                 self.affinity_terms, self.preferred_affinity_terms = pod_affinity_terms(
-                    spec, "podAffinity", **where)
+                    spec, "podAffinity", namespace=ns, labels=labels)
                 self.anti_affinity_terms, self.preferred_anti_affinity_terms = (
-                    pod_affinity_terms(spec, "podAntiAffinity", **where))
+                    pod_affinity_terms(spec, "podAntiAffinity", namespace=ns, labels=labels))
         except (SelectorError, TypeError, ValueError, AttributeError) as exc:
             self.parse_error = f"invalid affinity in pod spec: {exc}"
 

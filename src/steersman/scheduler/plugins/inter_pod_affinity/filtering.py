@@ -4,7 +4,7 @@ PreFilter builds three per-domain count tables:
 
 * *existing anti-affinity*: existing pods' required anti-affinity terms that select the
   incoming pod, counted per (topology key, value) of the existing pod's node. Identical terms
-  (one Deployment's replicas) come pre-grouped from the cache, so this is O(distinct terms ×
+  (one Deployment's replicas) come pre-grouped from the cache, so this is O(distinct terms x
   nodes holding them), not O(pods).
 * *anti-affinity*: per incoming required anti-affinity term, pods it selects per domain.
 * *affinity*: per incoming required affinity term, pods it selects per domain.

@@ -1,10 +1,10 @@
 """InterPodAffinity scoring (upstream ``interpodaffinity/scoring.go``).
 
 Per (topology key, value) a running score: the incoming pod's preferred affinity terms add
-``weight × matching pods in the domain`` (anti-affinity subtracts), taken from the cache's
+``weight x matching pods in the domain`` (anti-affinity subtracts), taken from the cache's
 per-domain counts; then every existing pod whose own terms mention the incoming pod adds its
 weight to its node's domain — required affinity with ``hardPodAffinityWeight``, preferred
-affinity ``+weight``, preferred anti-affinity ``−weight``. A node's score is the sum over
+affinity ``+weight``, preferred anti-affinity ``-weight``. A node's score is the sum over
 its labels; normalisation maps [min, max] onto 0..100.
 """
 

@@ -1,4 +1,4 @@
-"""PodTopologySpread: ``topologySpreadConstraints`` (DoNotSchedule filters, ScheduleAnyway scores)."""
+"""PodTopologySpread: topologySpreadConstraints (DoNotSchedule filters, ScheduleAnyway scores)."""
 
 from steersman.scheduler.plugins.pod_topology_spread.filtering import (
     ERR_CONSTRAINTS_NOT_MATCH,

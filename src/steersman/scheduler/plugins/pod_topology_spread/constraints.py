@@ -66,7 +66,7 @@ def constraints(pod: PodInfo) -> tuple[SpreadConstraint, ...]:
         raw = (pod.pod.get("spec") or {}).get("topologySpreadConstraints") or ()
         cached = tuple(_parse(c, pod.labels) for c in raw)
         pod.memo[_MEMO] = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def _parse(raw: Mapping[str, object], labels: Mapping[str, str]) -> SpreadConstraint:

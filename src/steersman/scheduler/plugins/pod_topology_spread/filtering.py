@@ -1,7 +1,7 @@
 """PodTopologySpread filtering (upstream ``podtopologyspread/filtering.go``).
 
 For each DoNotSchedule constraint: placing the pod in the node's domain must keep
-``matching pods there + (1 if the pod matches its own selector) − global minimum`` within
+``matching pods there + (1 if the pod matches its own selector) - global minimum`` within
 ``maxSkew``. The global minimum is over eligible domains, and is 0 while fewer than
 ``minDomains`` domains exist. A node lacking the topology key is rejected unresolvably.
 """

@@ -1,8 +1,8 @@
 """PodTopologySpread scoring (upstream ``podtopologyspread/scoring.go``).
 
 For ScheduleAnyway constraints a node's raw score is
-``Σ count_in_domain × log(domains + 2) + (maxSkew − 1)`` — fewer matching pods is better —
-so normalisation reverses it: ``100 × (max + min − s) / max``. Nodes lacking a topology key
+``Σ count_in_domain x log(domains + 2) + (maxSkew - 1)`` — fewer matching pods is better —
+so normalisation reverses it: ``100 x (max + min - s) / max``. Nodes lacking a topology key
 score 0.
 """
 
