@@ -23,7 +23,7 @@ from steersman.api.custom_resources import CustomResourceStrategy, served_object
 from steersman.api.meta import now_rfc3339
 from steersman.api.resources import Registry, ResourceInfo
 from steersman.api.selectors import FieldSelector, LabelSelector, field_value
-from steersman.api.strategies import strategy_for
+from steersman.api.strategies import default_job_selector, strategy_for
 from steersman.api.strategy import Strategy
 from steersman.apiserver import objectmeta
 from steersman.apiserver.watchcache import WatchCache, decode_object
@@ -236,6 +236,8 @@ class GenericRegistry:
         objectmeta.prepare_for_create(info, obj, namespace=namespace, now=self.now())
         strategy = self.strategy(info)
         strategy.default(obj)
+        if (info.group, info.kind) == ("batch", "Job"):  # the job registry's PrepareForCreate
+            default_job_selector(obj, obj["metadata"]["uid"])
         self._raise_invalid(info, obj, strategy.validate(obj))
         if track_fields is not None:
             track_fields(obj, None)

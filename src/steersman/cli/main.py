@@ -16,6 +16,7 @@ import click
 from rich.console import Console
 
 from steersman import __version__
+from steersman.cli.hollow import hollow_nodes
 from steersman.server.controlplane import ControlPlane, ServerConfig, default_data_dir
 
 console = Console(stderr=True)
@@ -110,3 +111,6 @@ async def _wait_for_signal() -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+
+
+main.add_command(hollow_nodes)

@@ -4,6 +4,7 @@
 * :mod:`.rest` — :class:`Client`, the async REST verbs on :class:`Resource` descriptors,
   with :mod:`.transport` (throttling, retries) and :mod:`.watch` (watch streams);
 * :mod:`.informer` and :mod:`.indexer` — list + watch into an indexed local cache;
+* :mod:`.discovery` — which resources the server serves, with their verbs;
 * :mod:`.workqueue` — the deduplicating, rate-limited queue of keys and :func:`run_workers`;
 * :mod:`.leaderelection` — Lease-based leader election;
 * :mod:`.clock` and :mod:`.ratelimit` — injectable time and the limiters built on it.
@@ -19,6 +20,7 @@ from steersman.client.config import (
     load_incluster_config,
     load_kubeconfig,
 )
+from steersman.client.discovery import APIResource, Discovery, discover
 from steersman.client.errors import ResourceExpired, ServerUnreachable
 from steersman.client.indexer import (
     NAMESPACE_INDEX,
@@ -60,6 +62,7 @@ from steersman.client.resource import (
     PVCS,
     PVS,
     REPLICASETS,
+    REPLICATIONCONTROLLERS,
     SECRETS,
     SERVICEACCOUNTS,
     SERVICES,
@@ -74,9 +77,11 @@ from steersman.client.workqueue import QueueShutDown, WorkQueue, run_workers
 __all__ = [
     "CONFIGMAPS", "CONTROLLERREVISIONS", "CRDS", "CRONJOBS", "DAEMONSETS", "DEPLOYMENTS",
     "ENDPOINTS", "ENDPOINTSLICES", "EVENTS", "JOBS", "LEASES", "NAMESPACES", "NODES", "PDBS",
-    "PODS", "PRIORITYCLASSES", "PVCS", "PVS", "REPLICASETS", "SECRETS", "SERVICEACCOUNTS",
+    "PODS", "PRIORITYCLASSES", "PVCS", "PVS", "REPLICASETS", "REPLICATIONCONTROLLERS",
+    "SECRETS", "SERVICEACCOUNTS",
     "SERVICES", "STATEFULSETS",
     "NAMESPACE_INDEX", "NODE_NAME_INDEX", "OWNER_UID_INDEX",
+    "APIResource", "Discovery", "discover",
     "Client", "ClientConfig", "Clock", "ConfigError", "FakeClock", "IndexFunc", "Indexer",
     "Informer", "ItemExponentialBackoff", "ItemRateLimiter", "LeaderElector",
     "MaxOfRateLimiter", "PatchType", "QueueShutDown", "Resource", "ResourceExpired",

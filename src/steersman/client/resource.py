@@ -50,6 +50,8 @@ EVENTS = Resource("", "v1", "events", kind="Event")
 CONFIGMAPS = Resource("", "v1", "configmaps", kind="ConfigMap")
 SECRETS = Resource("", "v1", "secrets", kind="Secret")
 SERVICEACCOUNTS = Resource("", "v1", "serviceaccounts", kind="ServiceAccount")
+REPLICATIONCONTROLLERS = Resource("", "v1", "replicationcontrollers",
+                                  kind="ReplicationController")
 PVCS = Resource("", "v1", "persistentvolumeclaims", kind="PersistentVolumeClaim")
 PVS = Resource("", "v1", "persistentvolumes", namespaced=False, kind="PersistentVolume")
 ENDPOINTSLICES = Resource("discovery.k8s.io", "v1", "endpointslices", kind="EndpointSlice")

@@ -80,6 +80,10 @@ class Client:
                              subresource=subresource)
         return await self._call("GET", path)
 
+    async def get_path(self, path: str) -> Object:
+        """GET a path outside the resource layout, e.g. the discovery documents ``/apis``."""
+        return await self._call("GET", path)
+
     async def list(self, resource: Resource, *, namespace: str = "", label_selector: str = "",
                    field_selector: str = "", limit: int = 0, continue_token: str = "",
                    resource_version: str = "") -> Object:
@@ -112,9 +116,10 @@ class Client:
                                 params=_optional(fieldManager=field_manager))
 
     async def update(self, resource: Resource, obj: Object, *, namespace: str = "",
-                     field_manager: str = "") -> Object:
-        """PUT the whole object; its ``metadata.resourceVersion`` makes it conditional."""
-        return await self._put(resource, obj, namespace, "", field_manager)
+                     subresource: str = "", field_manager: str = "") -> Object:
+        """PUT the whole object (or to a subresource such as ``namespaces/finalize``); its
+        ``metadata.resourceVersion`` makes it conditional."""
+        return await self._put(resource, obj, namespace, subresource, field_manager)
 
     async def update_status(self, resource: Resource, obj: Object, *, namespace: str = "",
                             field_manager: str = "") -> Object:

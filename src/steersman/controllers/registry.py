@@ -9,11 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from steersman.client import Client, Clock
+from steersman.controllers.replicaset import ReplicaSetController, ReplicationManager
 from steersman.controllers.runtime import QueueController
 
 Factory = Callable[[Client, Clock | None], QueueController]
 
-CONTROLLERS: dict[str, Factory] = {}
+CONTROLLERS: dict[str, Factory] = {
+    "replicaset": lambda client, clock: ReplicaSetController(client, clock=clock),
+    "replicationcontroller": lambda client, clock: ReplicationManager(client, clock=clock),
+}
 
 
 def build_controllers(client: Client, selection: Sequence[str] = ("*",), *,

@@ -51,6 +51,19 @@ class InformerFactory:
                 self._tasks.append(asyncio.create_task(informer.run(),
                                                        name=_task_name(informer)))
 
+    async def discard(self, resource: Resource, *, namespace: str = "",
+                      label_selector: str = "") -> None:
+        """Stop and forget one informer, for a resource the server no longer serves (a
+        deleted CRD's); asking for it again later creates a fresh one."""
+        informer = self._informers.pop((resource, namespace, label_selector), None)
+        if informer is None:
+            return
+        for task in [t for t in self._tasks if t.get_name() == _task_name(informer)]:
+            self._tasks.remove(task)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     async def wait_synced(self) -> None:
         await asyncio.gather(*(i.wait_synced() for i in self._informers.values()))
 

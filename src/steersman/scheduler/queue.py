@@ -54,6 +54,7 @@ class SchedulingQueue:
         self._where: dict[str, str] = {}  # uid → "active" | "backoff" | "unschedulable" | "flight"
         self._active: list[tuple[tuple[Any, ...], int, str]] = []
         self._backoff: list[tuple[float, int, str]] = []
+        self._parked: dict[str, QueuedPod] = {}  # the unschedulable pods, for O(parked) moves
         self._seq = itertools.count()
         self._ready = asyncio.Event()
         self._cycle = 0
@@ -85,6 +86,7 @@ class SchedulingQueue:
     def delete(self, uid: str) -> None:
         self._pods.pop(uid, None)
         self._where.pop(uid, None)
+        self._parked.pop(uid, None)
 
     def __contains__(self, uid: str) -> bool:
         return uid in self._pods
@@ -144,6 +146,7 @@ class SchedulingQueue:
         else:
             queued.unschedulable_since = self._clock.now()
             self._where[queued.info.uid] = "unschedulable"
+            self._parked[queued.info.uid] = queued
 
     def requeue_backoff(self, queued: QueuedPod) -> None:
         """After an error (or a failed binding): retry once the back-off passes."""
@@ -155,10 +158,7 @@ class SchedulingQueue:
     def move_all(self, *, plugins: frozenset[str] | None = None) -> None:
         """A cluster event: retry parked pods (only those some of ``plugins`` rejected)."""
         self._move_cycle = self._cycle
-        for uid, where in list(self._where.items()):
-            if where != "unschedulable":
-                continue
-            queued = self._pods[uid]
+        for queued in list(self._parked.values()):
             if plugins is None or not queued.rejected_by or queued.rejected_by & plugins:
                 self._release(queued)
 
@@ -169,10 +169,8 @@ class SchedulingQueue:
             _, _, uid = heapq.heappop(self._backoff)
             if self._where.get(uid) == "backoff" and self._pods[uid].backoff_until <= now:
                 self._to_active(uid)
-        for uid, where in list(self._where.items()):
-            queued = self._pods[uid]
-            if where == "unschedulable" and (
-                    now - queued.unschedulable_since >= self._max_unschedulable):
+        for queued in list(self._parked.values()):
+            if now - queued.unschedulable_since >= self._max_unschedulable:
                 self._release(queued)
 
     def close(self) -> None:
@@ -193,11 +191,13 @@ class SchedulingQueue:
 
     def _to_backoff(self, queued: QueuedPod) -> None:
         uid = queued.info.uid
+        self._parked.pop(uid, None)
         self._where[uid] = "backoff"
         heapq.heappush(self._backoff, (queued.backoff_until, next(self._seq), uid))
 
     def _to_active(self, uid: str) -> None:
         queued = self._pods[uid]
+        self._parked.pop(uid, None)
         self._where[uid] = "active"
         key = self._sort_key(queued.info, queued.timestamp)
         heapq.heappush(self._active, (key, next(self._seq), uid))

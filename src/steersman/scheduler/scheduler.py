@@ -103,6 +103,8 @@ class Scheduler:
         info = PodInfo(pod)
         if info.node_name:
             self._assigned_pod(info, moved=POD_AFFINITY_PLUGINS)
+        elif self.cache.is_assumed(info.uid):
+            return  # our binding is in flight; the informer has not seen it yet
         elif self._responsible(info) and not info.deleting:
             self.queue.add(info)
             self.nominator.update(info)
@@ -111,6 +113,8 @@ class Scheduler:
         info = PodInfo(pod)
         if info.node_name:
             self._assigned_pod(info, moved=None)
+        elif self.cache.is_assumed(info.uid):
+            return  # our binding is in flight; the informer has not seen it yet
         elif self._responsible(info):
             if info.deleting:
                 self._forget_pending(info.uid)
@@ -154,8 +158,10 @@ class Scheduler:
 
     def _assigned_pod(self, info: PodInfo, *, moved: frozenset[str] | None) -> None:
         self._forget_pending(info.uid)
+        confirming = self.cache.is_assumed(info.uid)
         self.cache.add_pod(info)  # confirms an assumed pod
-        self.queue.move_all(plugins=moved)
+        if not confirming:  # our own binding coming back changes nothing for parked pods
+            self.queue.move_all(plugins=moved)
 
     def _forget_pending(self, uid: str) -> None:
         self.queue.delete(uid)
@@ -203,7 +209,7 @@ class Scheduler:
     def schedule_one(self, queued: QueuedPod) -> None:
         """One synchronous scheduling cycle for a popped pod."""
         pod = queued.info
-        if pod.deleting or pod.uid not in self.queue:
+        if pod.deleting or pod.uid not in self.queue or self.cache.pod(pod.uid) is not None:
             self.queue.delete(pod.uid)
             return
         cycle = self.queue.scheduling_cycle

@@ -17,12 +17,13 @@ a parse error the scheduler reports on the pod.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from steersman.api.selectors import (
     LabelSelector,
     Operator,
+    Requirement,
     SelectorError,
     new_requirement,
     selector_from_label_selector_spec,
@@ -46,20 +47,56 @@ def _node_requirements(raw: Any) -> LabelSelector:
     return LabelSelector(tuple(requirements))
 
 
+_IN, _NOT_IN, _EXISTS, _ABSENT, _OTHER = range(5)
+_KINDS = {Operator.IN: _IN, Operator.EQUALS: _IN, Operator.DOUBLE_EQUALS: _IN,
+          Operator.NOT_IN: _NOT_IN, Operator.NOT_EQUALS: _NOT_IN, Operator.EXISTS: _EXISTS,
+          Operator.DOES_NOT_EXIST: _ABSENT}
+Compiled = tuple[tuple[str, int, frozenset[str], Requirement], ...]
+
+
+def compile_selector(selector: LabelSelector) -> Compiled:
+    """A selector as flat tuples, for :func:`matches_compiled` on the hot path."""
+    return tuple((r.key, _KINDS.get(r.operator, _OTHER), frozenset(r.values), r)
+                 for r in selector.requirements)
+
+
+def matches_compiled(compiled: Compiled, labels: Mapping[str, str]) -> bool:
+    """``LabelSelector.matches`` without per-requirement method calls (same semantics)."""
+    for key, kind, values, requirement in compiled:
+        if kind == _IN:
+            value = labels.get(key)
+            if value is None or value not in values:
+                return False
+        elif kind == _NOT_IN:
+            value = labels.get(key)
+            if value is not None and value in values:
+                return False
+        elif kind == _EXISTS:
+            if key not in labels:
+                return False
+        elif kind == _ABSENT:
+            if key in labels:
+                return False
+        elif not requirement.matches(labels):
+            return False
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class NodeSelectorTerm:
     labels: LabelSelector
     fields: LabelSelector
+    compiled: Compiled = field(default=(), compare=False, repr=False)
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> NodeSelectorTerm:
-        return cls(_node_requirements(raw.get("matchExpressions")),
-                   _node_requirements(raw.get("matchFields")))
+        labels = _node_requirements(raw.get("matchExpressions"))
+        return cls(labels, _node_requirements(raw.get("matchFields")), compile_selector(labels))
 
     def matches(self, labels: Mapping[str, str], node_name: str) -> bool:
         if self.labels.empty and self.fields.empty:
             return False
-        if not self.labels.matches(labels):
+        if not matches_compiled(self.compiled, labels):
             return False
         return self.fields.empty or self.fields.matches({NODE_NAME_FIELD: node_name})
 
@@ -77,6 +114,7 @@ class RequiredNodeAffinity:
 
     selector: LabelSelector
     terms: tuple[NodeSelectorTerm, ...] | None
+    compiled: Compiled = field(default=(), compare=False, repr=False)
 
     @classmethod
     def parse(cls, spec: Mapping[str, Any]) -> RequiredNodeAffinity | None:
@@ -92,10 +130,10 @@ class RequiredNodeAffinity:
         if required is not None:
             terms = tuple(NodeSelectorTerm.parse(t)
                           for t in required.get("nodeSelectorTerms") or ())
-        return cls(selector, terms)
+        return cls(selector, terms, compile_selector(selector))
 
     def matches(self, labels: Mapping[str, str], node_name: str) -> bool:
-        if not self.selector.matches(labels):
+        if not matches_compiled(self.compiled, labels):
             return False
         if self.terms is None:
             return True

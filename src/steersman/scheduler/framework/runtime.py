@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
+from operator import add
 from typing import Any
 
 from steersman.scheduler.framework.interface import (
@@ -132,23 +133,28 @@ class Framework:
         feasible, statuses = outcome.feasible, outcome.statuses
         start = start % len(nodes) if nodes else 0
         ordered = chain(islice(nodes, start, None), islice(nodes, 0, start))
+        success, ok = SUCCESS, Code.SUCCESS
         processed = 0
-        for node in ordered:
-            processed += 1
+        # Hot path: plugins return the SUCCESS singleton, so identity settles most checks.
+        for processed, node in enumerate(ordered, 1):  # noqa: B007 (read after the loop)
             if nominated and node.name in nominated:
                 status = self._filter_with_nominated(state, pod, node, nominated[node.name])
+                if status.code is not ok:
+                    statuses[node.name] = status
+                    continue
             else:
-                status = SUCCESS
                 for check in filters:
                     status = check(state, pod, node)
-                    if status.code is not Code.SUCCESS:
+                    if status is not success and status.code is not ok:
                         break
-            if status.code is Code.SUCCESS:
-                feasible.append(node)
-                if len(feasible) >= want:
-                    break
-            else:
-                statuses[node.name] = status
+                else:
+                    status = success
+                if status is not success and status.code is not ok:
+                    statuses[node.name] = status
+                    continue
+            feasible.append(node)
+            if len(feasible) >= want:
+                break
         outcome.processed = processed
         return outcome
 
@@ -195,7 +201,7 @@ class Framework:
         scores = scorer.plugin.score(state, pod, nodes)
         if scorer.normalizer is not None:
             scorer.normalizer.normalize_scores(state, pod, scores)
-        if any(s < 0 or s > MAX_NODE_SCORE for s in scores):
+        if scores and (min(scores) < 0 or max(scores) > MAX_NODE_SCORE):
             raise SchedulingError(f"plugin {scorer.plugin.name} returned a score outside 0..100")
         return scores
 
@@ -229,9 +235,11 @@ class SchedulingError(Exception):
 
 
 def _weighted_sum(totals: list[int], scores: list[int], weight: int) -> list[int]:
-    if weight == 1:
-        return [t + s for t, s in zip(totals, scores, strict=True)]
-    return [t + s * weight for t, s in zip(totals, scores, strict=True)]
+    if len(totals) != len(scores):
+        raise SchedulingError("a score plugin returned the wrong number of scores")
+    if weight != 1:
+        scores = [s * weight for s in scores]
+    return list(map(add, totals, scores))
 
 
 def _attributed(status: Status, plugin: str) -> Status:

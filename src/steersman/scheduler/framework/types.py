@@ -130,19 +130,25 @@ class PodInfo:
 
 
 class NodeInfo:
-    """A node and the running aggregates of the pods assigned (or assumed) on it."""
+    """A node and the running aggregates of the pods assigned (or assumed) on it.
+
+    ``free`` is allocatable minus requested per resource (negative when overcommitted by
+    pods bound elsewhere), so the fit check is one lookup per requested resource.
+    """
 
     __slots__ = (
-        "allocatable", "allowed_pods", "generation", "images", "labels", "name", "node",
-        "nonzero_cpu", "nonzero_memory", "pods", "pods_with_affinity",
-        "pods_with_required_anti_affinity", "prefer_no_schedule_taints", "requested",
-        "taints", "unschedulable", "used_ports",
+        "alloc_cpu", "alloc_memory", "allocatable", "allowed_pods", "free", "generation",
+        "images", "labels", "name", "node", "nonzero_cpu", "nonzero_memory", "pods",
+        "pods_with_affinity", "pods_with_required_anti_affinity", "prefer_no_schedule_taints",
+        "requested", "requested_cpu", "requested_memory", "taints", "unschedulable",
+        "used_ports",
     )
 
     def __init__(self, name: str, node: Mapping[str, Any] | None = None) -> None:
         self.name = name
         self.pods: dict[str, PodInfo] = {}
         self.requested: dict[str, int] = {}
+        self.requested_cpu = self.requested_memory = 0
         self.nonzero_cpu = 0
         self.nonzero_memory = 0
         self.used_ports: dict[tuple[str, int], dict[str, int]] = {}
@@ -164,6 +170,12 @@ class NodeInfo:
         allocatable = status.get("allocatable") or status.get("capacity") or {}
         self.allocatable = resource_list(allocatable)
         self.allowed_pods = self.allocatable.pop(PODS, 0)
+        self.alloc_cpu = self.allocatable.get(CPU, 0)
+        self.alloc_memory = self.allocatable.get(MEMORY, 0)
+        self.free = {name: quantity - self.requested.get(name, 0)
+                     for name, quantity in self.allocatable.items()}
+        for name, quantity in self.requested.items():
+            self.free.setdefault(name, -quantity)
         self.images = _node_images(status)
 
     @property
@@ -181,9 +193,12 @@ class NodeInfo:
         return pod
 
     def _account(self, pod: PodInfo, sign: int) -> None:
-        requested = self.requested
+        requested, free = self.requested, self.free
         for name, quantity in pod.request_items:
             requested[name] = requested.get(name, 0) + sign * quantity
+            free[name] = free.get(name, 0) - sign * quantity
+        self.requested_cpu = requested.get(CPU, 0)
+        self.requested_memory = requested.get(MEMORY, 0)
         self.nonzero_cpu += sign * pod.nonzero_cpu
         self.nonzero_memory += sign * pod.nonzero_memory
         for ip, protocol, port in pod.host_ports:
@@ -209,6 +224,7 @@ class NodeInfo:
             setattr(copy, slot, getattr(self, slot))
         copy.pods = dict(self.pods)
         copy.requested = dict(self.requested)
+        copy.free = dict(self.free)
         copy.used_ports = {port: dict(ips) for port, ips in self.used_ports.items()}
         return copy
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from steersman.scheduler.framework.affinity import matches_compiled
 from steersman.scheduler.framework.interface import (
     SKIP,
     SUCCESS,
@@ -51,6 +52,9 @@ class NodeAffinity:
 
     def score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
         terms = pod.preferred_node_terms
+        if len(terms) == 1 and terms[0].term.fields.empty and terms[0].term.compiled:
+            weight, compiled = terms[0].weight, terms[0].term.compiled  # the common case
+            return [weight if matches_compiled(compiled, node.labels) else 0 for node in nodes]
         return [sum(p.weight for p in terms if p.term.matches(node.labels, node.name))
                 for node in nodes]
 

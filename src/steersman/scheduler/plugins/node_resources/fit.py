@@ -40,27 +40,23 @@ class Fit:
     name = NAME
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
-        requested, allocatable = node.requested, node.allocatable
+        free = node.free
         for resource, quantity in pod.request_items:
-            if requested.get(resource, 0) + quantity > allocatable.get(resource, 0):
-                break
-        else:
-            if len(node.pods) < node.allowed_pods:
-                return SUCCESS
+            if free.get(resource, 0) < quantity:
+                return _shortfall(pod, node)
+        if len(node.pods) < node.allowed_pods:
+            return SUCCESS
         return _shortfall(pod, node)
 
     def score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
-        cpu, memory = pod.nonzero_cpu, pod.nonzero_memory
-        return [(_least_allocated(node.nonzero_cpu + cpu, node.allocatable.get(CPU, 0))
-                 + _least_allocated(node.nonzero_memory + memory,
-                                    node.allocatable.get(MEMORY, 0))) // 2
-                for node in nodes]
-
-
-def _least_allocated(requested: int, capacity: int) -> int:
-    if capacity == 0 or requested > capacity:
-        return 0
-    return (capacity - requested) * MAX_NODE_SCORE // capacity
+        # Inlined least_allocated(requested, capacity) for cpu and memory, weights 1:1:
+        # (capacity - requested) * 100 // capacity, or 0 when it does not fit. Hot path.
+        cpu, memory, top = pod.nonzero_cpu, pod.nonzero_memory, MAX_NODE_SCORE
+        return [(((c - r) * top // c if (r := n.nonzero_cpu + cpu) <= c else 0) if (
+                    c := n.alloc_cpu) else 0)
+                + (((m - q) * top // m if (q := n.nonzero_memory + memory) <= m else 0) if (
+                    m := n.alloc_memory) else 0) >> 1
+                for n in nodes]
 
 
 def _shortfall(pod: PodInfo, node: NodeInfo) -> Status:

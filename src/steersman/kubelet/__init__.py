@@ -1,0 +1,8 @@
+"""steersman.kubelet: node agents — the components that make a Node object real.
+
+* :mod:`.hollow` — simulated nodes (kwok's model): registration, Lease heartbeats, node
+  status and pod status, for thousands of nodes in one process, running nothing.
+
+Node agents sit beside the controllers and the scheduler: they reach cluster state only
+through :mod:`steersman.client` and use the pure helpers of :mod:`steersman.api`.
+"""

@@ -1,0 +1,77 @@
+"""PodTopologySpread: maxSkew, minDomains, missing labels, node inclusion, scoring."""
+
+from typing import Any
+
+import pytest
+
+from steersman.scheduler.framework.interface import Code, CycleState
+from steersman.scheduler.framework.types import PodInfo
+from steersman.scheduler.plugins import pod_topology_spread
+from tests.unit.scheduler.fixtures import cluster, filter_all, make_node, make_pod
+
+ZONE = "topology.kubernetes.io/zone"
+SKEWED = pod_topology_spread.ERR_CONSTRAINTS_NOT_MATCH
+NO_LABEL = pod_topology_spread.ERR_NODE_LABEL_NOT_MATCH
+
+
+def spread(max_skew: int = 1, when: str = "DoNotSchedule", **extra: Any) -> dict[str, Any]:
+    return {"topologySpreadConstraints": [
+        {"maxSkew": max_skew, "topologyKey": ZONE, "whenUnsatisfiable": when,
+         "labelSelector": {"matchLabels": {"app": "web"}}, **extra}]}
+
+
+def web(name: str, node: str) -> dict[str, Any]:
+    return make_pod(name, labels={"app": "web"}, node_name=node)
+
+
+NODES = [make_node("a1", labels={ZONE: "a"}), make_node("b1", labels={ZONE: "b"}),
+         make_node("nolabel")]
+
+
+@pytest.mark.parametrize(("name", "existing", "spec", "expected"), [
+    ("empty cluster", [], spread(), {"a1": None, "b1": None, "nolabel": NO_LABEL}),
+    ("one in a: only b keeps skew 1", [web("w1", "a1")], spread(),
+     {"a1": SKEWED, "b1": None, "nolabel": NO_LABEL}),
+    ("maxSkew 2 allows a", [web("w1", "a1")], spread(2),
+     {"a1": None, "b1": None, "nolabel": NO_LABEL}),
+    ("other labels don't count", [make_pod("x", node_name="a1")], spread(),
+     {"a1": None, "b1": None, "nolabel": NO_LABEL}),
+    ("minDomains 3 forces the minimum to 0", [web("w1", "a1"), web("w2", "b1")],
+     spread(1, minDomains=3), {"a1": SKEWED, "b1": SKEWED, "nolabel": NO_LABEL}),
+    ("nodeSelector narrows the domains", [web("w1", "a1")],
+     {**spread(), "nodeSelector": {ZONE: "a"}}, {"a1": None, "b1": None, "nolabel": NO_LABEL}),
+    ("ScheduleAnyway never filters", [web("w1", "a1")], spread(when="ScheduleAnyway"),
+     {"a1": None, "b1": None, "nolabel": None}),
+])
+def test_filter(name: str, existing: list[dict[str, Any]], spec: dict[str, Any],
+                expected: dict[str, str | None]) -> None:
+    cache = cluster(NODES, existing)
+    pod = make_pod("p", labels={"app": "web"}, **spec)
+    statuses = filter_all(pod_topology_spread.new({}, None), cache, pod)  # type: ignore[arg-type]
+    got = {n: (s.reasons[0] if s.reasons else None) for n, s in statuses.items()}
+    assert got == expected, name
+    if expected["nolabel"]:
+        assert statuses["nolabel"].code is Code.UNSCHEDULABLE_AND_UNRESOLVABLE
+
+
+def test_counts_follow_assumed_pods() -> None:
+    cache = cluster(NODES)
+    plugin = pod_topology_spread.new({}, None)  # type: ignore[arg-type]
+    pod = make_pod("p", labels={"app": "web"}, **spread())
+    assert filter_all(plugin, cache, pod)["a1"].is_success
+    cache.assume_pod(PodInfo(web("w1", "a1")), "a1")
+    assert not filter_all(plugin, cache, pod)["a1"].is_success
+    cache.forget_pod("uid-w1")
+    assert filter_all(plugin, cache, pod)["a1"].is_success
+
+
+def test_schedule_anyway_scores_emptier_domain_higher() -> None:
+    plugin = pod_topology_spread.new({}, None)  # type: ignore[arg-type]
+    cache = cluster(NODES, [web("w1", "a1"), web("w2", "a1")])
+    nodes = cache.snapshot().nodes
+    pod = PodInfo(make_pod("p", labels={"app": "web"}, **spread(when="ScheduleAnyway")))
+    state = CycleState(cache.snapshot())
+    assert plugin.pre_score(state, pod, nodes).is_success
+    scores = plugin.score(state, pod, nodes)
+    plugin.normalize_scores(state, pod, scores)
+    assert scores[1] == 100 and scores[0] < scores[1] and scores[2] == 0
