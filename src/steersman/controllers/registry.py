@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from steersman.client import Client, Clock
+from steersman.controllers.garbagecollector import GarbageCollector
+from steersman.controllers.namespace import NamespaceController
 from steersman.controllers.replicaset import ReplicaSetController, ReplicationManager
 from steersman.controllers.runtime import QueueController
 
@@ -17,6 +19,8 @@ Factory = Callable[[Client, Clock | None], QueueController]
 CONTROLLERS: dict[str, Factory] = {
     "replicaset": lambda client, clock: ReplicaSetController(client, clock=clock),
     "replicationcontroller": lambda client, clock: ReplicationManager(client, clock=clock),
+    "garbagecollector": lambda client, clock: GarbageCollector(client, clock=clock),
+    "namespace": lambda client, clock: NamespaceController(client, clock=clock),
 }
 
 
