@@ -104,3 +104,15 @@ def test_stale_update_conflicts(server: ServerProcess) -> None:
     assert _request(server, "PUT", CM + "/cas", json.dumps(first).encode())[0] == 200
     status, document = _request(server, "PUT", CM + "/cas", json.dumps(first).encode())
     assert (status, document["reason"]) == (409, "Conflict")
+
+
+def test_patch_with_stale_resource_version_conflicts(server: ServerProcess) -> None:
+    body = json.dumps({"metadata": {"name": "patched-cas"}, "data": {"a": "1"}}).encode()
+    _, created = _request(server, "POST", CM, body)
+    stale = created["metadata"]["resourceVersion"]
+    fresh = json.dumps({"metadata": {"resourceVersion": stale}, "data": {"a": "2"}}).encode()
+    assert _request(server, "PATCH", CM + "/patched-cas", fresh,
+                    "application/merge-patch+json")[0] == 200
+    status, document = _request(server, "PATCH", CM + "/patched-cas", fresh,
+                                "application/merge-patch+json")
+    assert (status, document["reason"]) == (409, "Conflict")

@@ -152,9 +152,13 @@ def test_patch_label_annotate_scale_replace(server: ServerProcess, namespace: st
     assert obj["spec"]["replicas"] == 5
     assert obj["metadata"]["generation"] >= 3
 
-    obj["spec"]["replicas"] = 1
+    # A Deployment's controller writes it too: replace a ConfigMap nobody else touches.
+    server.kubectl("create", "configmap", "replaced", "-n", namespace, "--from-literal=a=1")
+    cm = json.loads(server.kubectl("get", "cm", "replaced", "-n", namespace, "-o",
+                                   "json").stdout)
+    cm["data"] = {"a": "2"}
     path = tmp_path / "replace.json"
-    path.write_text(json.dumps(obj))
+    path.write_text(json.dumps(cm))
     server.kubectl("replace", "-f", str(path))
     stale = server.kubectl("replace", "-f", str(path), check=False)
     assert stale.returncode != 0 and "Conflict" in stale.stderr

@@ -69,6 +69,14 @@ def patched(info: ResourceInfo, current: Object, content_type: str, patch: Any) 
         raise errors.bad_request(f"the patch could not be applied: {exc}") from exc
 
 
+def _check_requested_version(info: ResourceInfo, current: Object, result: Object) -> None:
+    """A patch that sets metadata.resourceVersion is a precondition: stale → 409 Conflict."""
+    wanted = (result.get("metadata") or {}).get("resourceVersion")
+    meta = current["metadata"]
+    if wanted is not None and str(wanted) != meta.get("resourceVersion"):
+        raise errors.conflict(info.plural, meta["name"], info.group)
+
+
 def _schema(info: ResourceInfo) -> schema.Schema | None:
     if info.crd is not None:
         return None
@@ -93,6 +101,7 @@ async def apply_patch(registry: GenericRegistry, request: web.Request, info: Res
 
     def mutate(current: Object) -> Object:
         result = patched(info, current, effective, patch)
+        _check_requested_version(info, current, result)
         warnings[:] = validate_fields(info, result, mode)
         return result
 

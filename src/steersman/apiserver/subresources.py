@@ -4,7 +4,8 @@
 writes ``spec.replicas`` (a custom resource: its CRD's replica paths) through an
 ``autoscaling/v1 Scale``; ``pods/binding`` sets the
 node of an unbound pod; ``pods/eviction`` deletes a pod unless a PodDisruptionBudget
-forbids it (429); ``serviceaccounts/token`` issues a token (:mod:`.tokenrequest`).
+forbids it (429; :mod:`.eviction` checks and spends the budget); ``serviceaccounts/token``
+issues a token (:mod:`.tokenrequest`).
 Streaming subresources (log, exec, attach, portforward) need a node agent to serve them;
 until a pod's node answers, they say so with a clear Status.
 """
@@ -21,6 +22,7 @@ from steersman.api.resources import ResourceInfo
 from steersman.api.selectors import selector_from_label_selector_spec
 from steersman.apiserver import fieldmanager
 from steersman.apiserver import negotiation as neg
+from steersman.apiserver.eviction import EvictionBudgets
 from steersman.apiserver.generic import DeleteOptions, GenericRegistry
 from steersman.apiserver.handlers import ResourceHandlers, dry_run, success_status
 from steersman.apiserver.patching import JSON_PATCH, MERGE_PATCH, STRATEGIC, patched
@@ -145,8 +147,7 @@ class Subresources:
         body = neg.parse_document(await neg.read_body(request), neg.media_type(request))
         delete_body = (body.get("deleteOptions") or {}) if isinstance(body, dict) else {}
         pod = await self._registry.get(info, ri.namespace, ri.name)
-        if pod.get("status", {}).get("phase") not in ("Succeeded", "Failed"):
-            self._check_budgets(pod)
+        await EvictionBudgets(self._registry).spend(pod, dry_run=dry_run(request))
         grace = delete_body.get("gracePeriodSeconds")
         obj, _ = await self._registry.delete(info, ri.namespace, ri.name, DeleteOptions(
             grace_period_seconds=int(grace) if grace is not None else None,
@@ -154,20 +155,6 @@ class Subresources:
         status = success_status(info, obj)
         status["code"] = 201
         return neg.json_response(status, 201)
-
-    def _check_budgets(self, pod: Object) -> None:
-        pdbs = self._registry.resources.get("policy", "v1", "poddisruptionbudgets")
-        if pdbs is None:
-            return
-        labels = pod["metadata"].get("labels") or {}
-        for pdb in self._registry.objects(pdbs, pod["metadata"]["namespace"]):
-            selector = selector_from_label_selector_spec(pdb.get("spec", {}).get("selector"))
-            if not selector.matches(labels):
-                continue
-            allowed = int(pdb.get("status", {}).get("disruptionsAllowed") or 0)
-            if allowed <= 0:
-                raise errors.too_many_requests(
-                    "Cannot evict pod as it would violate the pod's disruption budget.", 10)
 
     async def _streaming(self, info: ResourceInfo, ri: RequestInfo) -> web.StreamResponse:
         pod = await self._registry.get(info, ri.namespace, ri.name)

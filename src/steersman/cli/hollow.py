@@ -19,6 +19,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from steersman.api.errors import StatusError
 from steersman.client import Client, ConfigError, ServerUnreachable, load_kubeconfig
 from steersman.kubelet.hollow import HollowConfig, HollowNodes, parse_labels, parse_taints
 
@@ -47,7 +48,12 @@ _QPS = 100_000.0  # requests are bounded by --max-in-flight, not by a client-sid
 def hollow_nodes(count: int, kubeconfig: Path | None, name_prefix: str, cpu: str,
                  memory: str, pods: int, labels: str, taints: str, pod_cidr_base: str,
                  max_in_flight: int) -> None:
-    """Simulate COUNT nodes (heartbeats and pod status, no processes) for scale tests."""
+    """Simulate COUNT nodes (heartbeats and pod status, no processes) for scale tests.
+
+    Pods bound to the nodes go Running at once with a pod IP and are deleted at once when
+    deleted. A pod with restartPolicy Never or OnFailure and the annotation
+    hollow.steersman.io/complete-after: SECONDS goes Succeeded that long after starting.
+    """
     try:
         config = HollowConfig(count=count, name_prefix=name_prefix, cpu=cpu, memory=memory,
                               pods=pods, labels=parse_labels(labels),
@@ -57,7 +63,7 @@ def hollow_nodes(count: int, kubeconfig: Path | None, name_prefix: str, cpu: str
         raise click.BadParameter(str(err)) from err
     try:
         asyncio.run(_until_signal(_serve(config, kubeconfig)))
-    except (ConfigError, ServerUnreachable) as err:
+    except (ConfigError, ServerUnreachable, StatusError) as err:
         raise click.ClickException(str(err)) from err
 
 
@@ -71,7 +77,7 @@ async def _serve(config: HollowConfig, kubeconfig: Path | None) -> None:
         await simulator.register()
         console.print(f"[green]✓[/] {config.count} hollow nodes registered "
                       f"in {time.monotonic() - started:.1f} s; heartbeating against "
-                      f"{client_config.server}")
+                      f"{client_config.server}", soft_wrap=True)
         await simulator.run()
 
 

@@ -11,11 +11,12 @@ container ports of the same protocol; a pod without that named port does not ser
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from steersman.controllers.pods import ipv4_address, is_terminal, is_terminating
+from steersman.controllers.podstate import is_terminal, is_terminating
 
 Object = dict[str, Any]
 HEADLESS_LABEL = "service.kubernetes.io/headless"
@@ -42,6 +43,21 @@ class EndpointPort:
     def from_dict(cls, port: Mapping[str, Any]) -> EndpointPort:
         return cls(str(port.get("name") or ""), int(port.get("port") or 0),
                    str(port.get("protocol") or "TCP"), str(port.get("appProtocol") or ""))
+
+
+def ipv4_address(pod: Object) -> str:
+    """The pod's IPv4 address from ``status.podIPs`` (or ``status.podIP``); ``""`` if none."""
+    status = pod.get("status") or {}
+    candidates = [str(entry.get("ip") or "") for entry in status.get("podIPs") or []
+                  if isinstance(entry, dict)]
+    candidates.append(str(status.get("podIP") or ""))
+    for candidate in candidates:
+        try:
+            if ipaddress.ip_address(candidate).version == 4:
+                return candidate
+        except ValueError:
+            continue
+    return ""
 
 
 def selector(service: Object) -> dict[str, str]:

@@ -34,6 +34,7 @@ from steersman.apiserver.pki import (
 from steersman.apiserver.service_account_tokens import ServiceAccountTokens
 from steersman.apiserver.serviceaccount_admission import ServiceAccountDefaults
 from steersman.apiserver.tokenrequest import registry_lookup
+from steersman.apiserver.tolerations_admission import DefaultTolerationSeconds
 from steersman.apiserver.watchcache import WatchCache
 from steersman.server.components import Components
 from steersman.store import open_store
@@ -123,7 +124,7 @@ class ControlPlane:
         self._crds = CustomResourceDefinitions(registry=registry, resources=resources,
                                                cache=self.cache)
         registry.admission = [NamespaceLifecycle(registry, resources), allocator,
-                              ServiceAccountDefaults(),
+                              ServiceAccountDefaults(), DefaultTolerationSeconds(),
                               CustomResourceAdmission(registry, self._crds.info)]
         self._crds.start()
         await ensure_builtin_objects(

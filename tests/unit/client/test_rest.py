@@ -14,6 +14,7 @@ from steersman.api.errors import StatusError
 from steersman.client import (
     CONFIGMAPS,
     DEPLOYMENTS,
+    NAMESPACES,
     NODES,
     Client,
     ClientConfig,
@@ -150,3 +151,17 @@ async def test_watch_decodes_split_lines_bookmarks_and_errors(
                 seen.append((kind, obj["metadata"]["name"]))
     assert seen == [("ADDED", "a")]
     assert stream.resource_version == "8"
+
+
+async def test_get_path_and_subresource_updates(
+        serve: Callable[[Handler], Awaitable[Client]]) -> None:
+    seen: list[tuple[str, str]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append((request.method, request.path))
+        return web.json_response({"kind": "APIGroupList", "groups": []})
+
+    client = await serve(handler)
+    assert await client.get_path("/apis") == {"kind": "APIGroupList", "groups": []}
+    await client.update(NAMESPACES, {"metadata": {"name": "ns"}}, subresource="finalize")
+    assert seen == [("GET", "/apis"), ("PUT", "/api/v1/namespaces/ns/finalize")]

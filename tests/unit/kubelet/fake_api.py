@@ -51,7 +51,9 @@ class FakeAPI:
     async def update(self, resource: Resource, obj: Object, **_: Any) -> Object:
         name = obj["metadata"]["name"]
         await self._enter("update", resource, name)
-        current = self.objects[(resource.plural, name)]
+        current = self.objects.get((resource.plural, name))
+        if current is None:
+            raise StatusError(404, "NotFound", "gone")
         if obj["metadata"].get("resourceVersion") != current["metadata"]["resourceVersion"]:
             raise StatusError(409, "Conflict", "stale")
         return self._stored(resource, obj)

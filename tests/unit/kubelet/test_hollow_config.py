@@ -38,7 +38,7 @@ def test_each_node_gets_its_own_slash_24(index: int, expected: str) -> None:
 
 
 def test_the_address_plan_must_stay_in_loopback() -> None:
-    with pytest.raises(ValueError, match="leaves 127.0.0.0/8"):
+    with pytest.raises(ValueError, match=r"leaves 127\.0\.0\.0/8"):
         HollowConfig(count=300, pod_cidr_base="127.255")
     with pytest.raises(ValueError, match="two octets"):
         HollowConfig(count=1, pod_cidr_base="127")

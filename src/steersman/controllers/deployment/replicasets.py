@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from steersman.controllers.deployment.hashing import equal_ignore_hash
-from steersman.controllers.podstatus import timestamp
+from steersman.controllers.podstate import created_at
 
 Object = dict[str, Any]
 
@@ -66,10 +66,6 @@ def total_available(rss: Iterable[Object | None]) -> int:
 def active(rss: Iterable[Object | None]) -> list[Object]:
     """The ReplicaSets asked to run at least one pod."""
     return [rs for rs in rss if rs is not None and replicas_of(rs) > 0]
-
-
-def created_at(rs: Object) -> float:
-    return timestamp((rs.get("metadata") or {}).get("creationTimestamp")) or 0.0
 
 
 def by_creation(rss: Iterable[Object]) -> list[Object]:

@@ -20,8 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from steersman.api.meta import now_rfc3339
-from steersman.controllers.pods import is_ready, is_terminating, seconds
+from steersman.api.meta import now_rfc3339, parse_time
+from steersman.controllers.podstate import is_ready, is_terminating
 
 Object = dict[str, Any]
 DELETION_TIMEOUT = 120.0
@@ -69,7 +69,7 @@ def live_disruptions(recorded: Mapping[str, str], pods: Iterable[Object],
     kept: dict[str, str] = {}
     expiries: list[float] = []
     for name, when in recorded.items():
-        expires = seconds(when) + DELETION_TIMEOUT
+        expires = parse_time(when).timestamp() + DELETION_TIMEOUT
         if name in alive and expires > now:
             kept[name] = when
             expiries.append(expires - now)
@@ -109,7 +109,7 @@ def allowed_condition(pdb: Object, status: Mapping[str, Any], reason: str, messa
                       now: float) -> Object:
     """The ``DisruptionAllowed`` condition; its transition time moves only with its status."""
     value = "True" if reason == "SufficientPods" else "False"
-    old = next((c for c in (pdb.get("status") or {}).get("conditions") or []
+    old: Mapping[str, Any] = next((c for c in (pdb.get("status") or {}).get("conditions") or []
                 if c.get("type") == CONDITION), {})
     changed = old.get("status") != value
     return {"type": CONDITION, "status": value, "reason": reason, "message": message,

@@ -17,7 +17,6 @@ from steersman.api.selectors import SelectorError, selector_from_label_selector_
 from steersman.client import NAMESPACE_INDEX, PDBS, PODS, Client, Clock
 from steersman.controllers.disruption import budget
 from steersman.controllers.disruption.scale import ScaleLookupError, total_scale
-from steersman.controllers.pods import labels_of
 from steersman.controllers.runtime import InformerFactory, QueueController, split_key
 
 log = logging.getLogger(__name__)
@@ -30,7 +29,7 @@ def selects(pdb: Object, pod: Object) -> bool:
         selector = selector_from_label_selector_spec((pdb.get("spec") or {}).get("selector"))
     except SelectorError:
         return False
-    return selector.matches(labels_of(pod))
+    return selector.matches((pod.get("metadata") or {}).get("labels") or {})
 
 
 class DisruptionController(QueueController):

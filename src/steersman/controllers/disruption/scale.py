@@ -10,12 +10,12 @@ controller that cannot be found is a :class:`ScaleLookupError`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from steersman.api.errors import StatusError
 from steersman.client import DEPLOYMENTS, REPLICASETS, STATEFULSETS, Client, Resource
-from steersman.controllers.pods import controller_of
+from steersman.controllers.podstate import controller_of
 
 Object = dict[str, Any]
 REPLICATIONCONTROLLERS = Resource("", "v1", "replicationcontrollers",
@@ -44,7 +44,7 @@ async def total_scale(client: Client, namespace: str, pods: Iterable[Object]) ->
 
 
 async def _controller_scale(client: Client, namespace: str,
-                            ref: Object) -> tuple[str, int] | None:
+                            ref: Mapping[str, Any]) -> tuple[str, int] | None:
     """(UID, replicas) of the controller ``ref`` names, a Deployment for its ReplicaSets."""
     key = (_group(ref), str(ref.get("kind")))
     if key == ("apps", "ReplicaSet"):
@@ -57,14 +57,14 @@ async def _controller_scale(client: Client, namespace: str,
 
 
 async def _scale(client: Client, resource: Resource, namespace: str,
-                 ref: Object) -> tuple[str, int] | None:
+                 ref: Mapping[str, Any]) -> tuple[str, int] | None:
     scale = await _get(client, resource, namespace, ref, subresource="scale")
     if scale is None:
         return None
     return str(ref.get("uid")), int((scale.get("spec") or {}).get("replicas") or 0)
 
 
-async def _get(client: Client, resource: Resource, namespace: str, ref: Object,
+async def _get(client: Client, resource: Resource, namespace: str, ref: Mapping[str, Any],
                subresource: str = "") -> Object | None:
     """The object (or its subresource) ``ref`` names, if it exists with that UID."""
     try:
@@ -78,6 +78,6 @@ async def _get(client: Client, resource: Resource, namespace: str, ref: Object,
     return obj if not uid or uid == ref.get("uid") else None
 
 
-def _group(ref: Object) -> str:
+def _group(ref: Mapping[str, Any]) -> str:
     api_version = str(ref.get("apiVersion") or "")
     return api_version.rpartition("/")[0]

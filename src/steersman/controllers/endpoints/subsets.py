@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from steersman.controllers import service_backends as backends
-from steersman.controllers.pods import ipv4_address, is_ready
+from steersman.controllers.podstate import is_ready
 
 Object = dict[str, Any]
 
@@ -36,7 +36,7 @@ def desired_subsets(service: Object, pods: Iterable[Object]) -> list[Object]:
 
 
 def _address(service: Object, pod: Object) -> Object:
-    address: Object = {"ip": ipv4_address(pod)}
+    address: Object = {"ip": backends.ipv4_address(pod)}
     hostname = backends.hostname_for(service, pod)
     if hostname:
         address["hostname"] = hostname
@@ -74,5 +74,5 @@ def desired_endpoints(service: Object, pods: Iterable[Object]) -> Object:
 
 def needs_update(current: Object, wanted: Object) -> bool:
     labels = (current.get("metadata") or {}).get("labels") or {}
-    return (current.get("subsets") or []) != wanted["subsets"] or labels != wanted[
-        "metadata"]["labels"]
+    return bool((current.get("subsets") or []) != wanted["subsets"]
+                or labels != wanted["metadata"]["labels"])

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from steersman.controllers import service_backends as backends
-from steersman.controllers.pods import ipv4_address, is_ready, is_terminating
+from steersman.controllers.podstate import is_ready, is_terminating
 
 Object = dict[str, Any]
 Ports = tuple[backends.EndpointPort, ...]
@@ -39,7 +39,7 @@ def pod_endpoint(service: Object, pod: Object, nodes: Mapping[str, Object]) -> O
     terminating = is_terminating(pod)
     ready = backends.publishes_not_ready(service) or (serving and not terminating)
     endpoint: Object = {
-        "addresses": [ipv4_address(pod)],
+        "addresses": [backends.ipv4_address(pod)],
         "conditions": {"ready": ready, "serving": serving, "terminating": terminating},
         "targetRef": backends.target_ref(pod),
     }

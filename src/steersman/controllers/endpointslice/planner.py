@@ -7,7 +7,8 @@ A smaller ``reconcileByAddressType`` (``staging/src/k8s.io/endpointslice/reconci
    ports no longer match any group, or that ends up empty, is to be deleted;
 2. endpoints not yet placed fill the free room of the group's slices (up to ``max_endpoints``
    each), then slices that were to be deleted are reused for them, then new ones are made;
-3. a Service without endpoints keeps exactly one empty placeholder slice.
+3. a Service without endpoints keeps exactly one empty placeholder slice (reusing an
+   existing slice when there is one).
 
 Unchanged slices are not written. The result is a :class:`SlicePlan` of whole objects; the
 controller performs it (creates, then updates, then deletes, so endpoints never vanish
@@ -129,14 +130,17 @@ def _reuse(doomed: list[_Slice], ports: Ports) -> _Slice:
 
 def _keep_placeholder(service: Object, kept: list[_Slice], doomed: list[_Slice],
                       created: list[_Slice]) -> None:
-    """No endpoints at all: one empty slice with no ports stays (or is made)."""
+    """No endpoints at all: one empty slice with no ports stays (an old one reused, or new)."""
     for index, candidate in enumerate(doomed):
         if not candidate.ports and not candidate.endpoints:
             doomed.pop(index)
             candidate.changed = _metadata_differs(service, candidate.obj)
             kept.append(candidate)
             return
-    created.append(_Slice(new_slice_object(service), (), {}, changed=True))
+    if doomed:
+        kept.append(_reuse(doomed, ()))
+    else:
+        created.append(_Slice(new_slice_object(service), (), {}, changed=True))
 
 
 def _finish(service: Object, target: _Slice) -> None:
@@ -165,8 +169,8 @@ def slice_metadata(service: Object) -> Object:
 def _metadata_differs(service: Object, obj: Object) -> bool:
     meta = obj.get("metadata") or {}
     wanted = slice_metadata(service)
-    return (meta.get("labels") or {}) != wanted["labels"] or (
-        meta.get("ownerReferences") or []) != wanted["ownerReferences"]
+    return bool((meta.get("labels") or {}) != wanted["labels"]
+                or (meta.get("ownerReferences") or []) != wanted["ownerReferences"])
 
 
 def new_slice_object(service: Object) -> Object:

@@ -39,7 +39,8 @@ def job_pod(job: Mapping[str, Any], index: int | None = None) -> Object:
         spec["hostname"] = prefix
         for key in ("initContainers", "containers"):
             for container in spec.get(key) or ():
-                env = [e for e in container.get("env") or () if e.get("name") != "JOB_COMPLETION_INDEX"]
+                env = [e for e in container.get("env") or ()
+                       if e.get("name") != _INDEX_ENV["name"]]
                 container["env"] = [*env, copy.deepcopy(_INDEX_ENV)]
     if not metadata["annotations"]:
         del metadata["annotations"]

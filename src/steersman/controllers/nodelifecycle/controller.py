@@ -26,7 +26,7 @@ from steersman.client import (
     by_node_name,
 )
 from steersman.controllers.nodelifecycle import health
-from steersman.controllers.pods import condition, is_ready
+from steersman.controllers.podstate import condition, is_ready
 from steersman.controllers.runtime import InformerFactory, QueueController
 
 Object = dict[str, Any]

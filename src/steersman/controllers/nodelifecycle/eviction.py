@@ -14,13 +14,14 @@ import logging
 from typing import Any
 
 from steersman.api.errors import StatusError
+from steersman.api.meta import parse_time
 from steersman.client import NODE_NAME_INDEX, NODES, PODS, Client, Clock, by_node_name
 from steersman.controllers.nodelifecycle.taints import (
     eviction_deadline,
     no_execute_changed,
     taints_of,
 )
-from steersman.controllers.pods import is_terminal, is_terminating, seconds
+from steersman.controllers.podstate import is_terminal, is_terminating
 from steersman.controllers.runtime import InformerFactory, QueueController
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class TaintEvictionController(QueueController):
 
     def _added_at(self, node_name: str, taint: Object) -> float:
         if taint.get("timeAdded"):
-            return seconds(str(taint["timeAdded"]))
+            return parse_time(str(taint["timeAdded"])).timestamp()
         return self._first_seen.setdefault(
             (node_name, str(taint.get("key")), str(taint.get("value") or "")), self.clock.now())
 

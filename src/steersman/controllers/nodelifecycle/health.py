@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from steersman.controllers.nodelifecycle.taints import NO_EXECUTE, NO_SCHEDULE
-from steersman.controllers.pods import condition
+from steersman.controllers.podstate import condition
 
 Object = dict[str, Any]
 NOT_READY = "node.kubernetes.io/not-ready"
@@ -67,9 +67,9 @@ def with_unknown_conditions(node: Object, now: str) -> Object:
         entry = by_type.get(kind)
         if entry is None:
             created = str(node["metadata"].get("creationTimestamp") or now)
-            conditions.append({"type": kind, "status": "Unknown", "reason": "NodeStatusNeverUpdated",
-                               "message": NEVER_POSTED, "lastHeartbeatTime": created,
-                               "lastTransitionTime": now})
+            conditions.append({"type": kind, "status": "Unknown",
+                               "reason": "NodeStatusNeverUpdated", "message": NEVER_POSTED,
+                               "lastHeartbeatTime": created, "lastTransitionTime": now})
         elif entry.get("status") != "Unknown":
             entry.update(status="Unknown", reason="NodeStatusUnknown", message=STOPPED_POSTING,
                          lastTransitionTime=now)

@@ -1,7 +1,6 @@
 """ReplicaSet and ReplicationController controllers: keep N pods matching a selector.
 
 * :mod:`.controller` — the reconcile loop (claim, create/delete, status);
-* :mod:`.expectations` — writes in flight, so event bursts do not double-create;
 * :mod:`.ranking` — which surplus pods go first;
 * :mod:`.slowstart` — creates in doubling batches;
 * :mod:`.status` — the status computed from the controlled pods.

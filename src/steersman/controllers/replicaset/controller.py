@@ -2,12 +2,13 @@
 
 kubernetes ``pkg/controller/replicaset/replica_set.go``, by key (STYLE.md rule 3):
 
-* pod and owner events only enqueue the owner's key, and count the pod ADDED/DELETED
-  events the controller's own writes were expected to cause (:mod:`.expectations`);
+* pod and owner events only enqueue the owner's key;
 * ``reconcile`` reads the owner and the namespace's active pods from the caches, claims
   them (adopt matching orphans, release controlled pods that stopped matching), and —
-  when no earlier writes are still in flight — creates the missing replicas in slow-start
-  batches or deletes the surplus in :mod:`.ranking` order;
+  once the cache shows every pod it created or deleted before
+  (:class:`~steersman.controllers.expectations.Expectations`: a burst of events read
+  against a cache that lags our own writes never creates twice) — creates the missing
+  replicas in slow-start batches or deletes the surplus in :mod:`.ranking` order;
 * then it writes the status (:mod:`.status`), PUT with the cached resourceVersion; a 409
   means the cache was behind, and the key is simply looked at again.
 
@@ -39,17 +40,17 @@ from steersman.client import (
     by_owner_uid,
     key_of,
 )
-from steersman.controllers.controller_ref import (
-    claim,
+from steersman.controllers.claims import claim, labels_of
+from steersman.controllers.expectations import Expectations
+from steersman.controllers.podstate import (
     controller_of,
-    is_deleting,
-    labels_of,
-    metadata,
-    new_controller_ref,
+    controller_ref,
+    is_active,
+    is_terminating,
+    meta,
+    seconds_until_available,
     uid_of,
 )
-from steersman.controllers.podstatus import is_active, seconds_until_available
-from steersman.controllers.replicaset.expectations import Expectations
 from steersman.controllers.replicaset.ranking import pods_to_delete
 from steersman.controllers.replicaset.slowstart import slow_start
 from steersman.controllers.replicaset.status import (
@@ -100,12 +101,12 @@ def pod_from_template(owner: Object) -> Object:
     """A pod to create for ``owner``: its template, ``<name>-`` generateName, owner ref."""
     template = (owner.get("spec") or {}).get("template") or {}
     template_meta = template.get("metadata") or {}
-    meta: Object = {"generateName": f"{metadata(owner).get('name')}-",
-                    "ownerReferences": [new_controller_ref(owner)]}
+    pod_meta: Object = {"generateName": f"{meta(owner).get('name')}-",
+                        "ownerReferences": [controller_ref(owner)]}
     for field in ("labels", "annotations", "finalizers"):
         if template_meta.get(field):
-            meta[field] = copy.deepcopy(template_meta[field])
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+            pod_meta[field] = copy.deepcopy(template_meta[field])
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta,
             "spec": copy.deepcopy(template.get("spec") or {})}
 
 
@@ -144,20 +145,13 @@ class ReplicaSetController(QueueController):
         self.enqueue(owner)
 
     def _pod_added(self, pod: Object) -> None:
-        if is_deleting(pod):
-            self._pod_deleted(pod)
-            return
         owner = self._resolve(pod)
         if owner is not None:
-            self.expectations.creation_observed(key_of(owner))
             self.enqueue(owner)
-        elif controller_of(pod) is None:
+        elif controller_of(pod) is None and not is_terminating(pod):
             self._enqueue_matching(pod)
 
     def _pod_updated(self, old: Object, new: Object) -> None:
-        if is_deleting(new):
-            self._pod_deleted(new)
-            return
         old_owner, new_owner = self._resolve(old), self._resolve(new)
         if old_owner is not None and uid_of(old_owner) != uid_of(new_owner or {}):
             self.enqueue(old_owner)
@@ -170,7 +164,6 @@ class ReplicaSetController(QueueController):
     def _pod_deleted(self, pod: Object) -> None:
         owner = self._resolve(pod)
         if owner is not None:
-            self.expectations.deletion_observed(key_of(owner), key_of(pod))
             self.enqueue(owner)
 
     def _resolve(self, pod: Object) -> Object | None:
@@ -178,13 +171,13 @@ class ReplicaSetController(QueueController):
         ref = controller_of(pod)
         if ref is None or ref.get("kind") != self.kind.resource.kind or self._owners is None:
             return None
-        owner = self._owners.indexer.get(f"{metadata(pod).get('namespace')}/{ref.get('name')}")
+        owner = self._owners.indexer.get(f"{meta(pod).get('namespace')}/{ref.get('name')}")
         return owner if owner is not None and uid_of(owner) == ref.get("uid") else None
 
     def _enqueue_matching(self, pod: Object) -> None:
         if self._owners is None:
             return
-        namespace = str(metadata(pod).get("namespace") or "")
+        namespace = str(meta(pod).get("namespace") or "")
         for owner in self._owners.indexer.by_index(NAMESPACE_INDEX, namespace):
             if self.kind.selector_of(owner).matches(labels_of(pod)):
                 self.enqueue(owner)
@@ -205,10 +198,11 @@ class ReplicaSetController(QueueController):
             return CONFLICT_RETRY_SECONDS
 
     async def _sync(self, key: str, owner: Object) -> float | None:
-        needs_sync = self.expectations.satisfied(key)
+        assert self._pods is not None
+        needs_sync = self.expectations.satisfied(key, self._pods.indexer.get)
         pods = await self._claimed_pods(owner)
         failure = None
-        if needs_sync and not is_deleting(owner):
+        if needs_sync and not is_terminating(owner):
             failure = await self._manage(key, owner, pods)
         now = self.clock.now()
         status = calculate_status(owner, pods, failure=failure, now=now)
@@ -216,13 +210,11 @@ class ReplicaSetController(QueueController):
             await self.client.update_status(self.kind.resource, {**owner, "status": status})
         if failure is not None:
             raise ManageReplicasError(failure)
-        waits = [seconds_until_available(p, min_ready_seconds(owner), now) for p in pods]
-        pending = [w for w in waits if w is not None]
-        return min(pending) + 0.1 if pending else None
+        return seconds_until_available(pods, min_ready_seconds(owner), now)
 
     async def _claimed_pods(self, owner: Object) -> list[Object]:
         assert self._pods is not None
-        namespace = str(metadata(owner).get("namespace") or "")
+        namespace = str(meta(owner).get("namespace") or "")
         candidates = [p for p in self._pods.indexer.by_index(NAMESPACE_INDEX, namespace)
                       if is_active(p)]
         return await claim(self.client, owner_resource=self.kind.resource, resource=PODS,
@@ -239,17 +231,14 @@ class ReplicaSetController(QueueController):
         return None
 
     async def _create(self, key: str, owner: Object, count: int) -> str | None:
-        self.expectations.expect_creations(key, count)
-        namespace = str(metadata(owner).get("namespace"))
+        namespace = str(meta(owner).get("namespace"))
 
         async def create_one() -> None:
             pod = await self.client.create(PODS, pod_from_template(owner), namespace=namespace)
-            await self._event(owner, "SuccessfulCreate",
-                              f"Created pod: {metadata(pod).get('name')}")
+            self.expectations.expect_created(key, key_of(pod))
+            await self._event(owner, "SuccessfulCreate", f"Created pod: {meta(pod).get('name')}")
 
-        successes, error = await slow_start(count, create_one)
-        for _ in range(count - successes):
-            self.expectations.creation_observed(key)
+        _, error = await slow_start(count, create_one)
         if error is None:
             return None
         await self._event(owner, "FailedCreate", f"Error creating: {error.message}", "Warning")
@@ -258,24 +247,22 @@ class ReplicaSetController(QueueController):
     async def _delete(self, key: str, owner: Object, pods: list[Object],
                       count: int) -> str | None:
         victims = pods_to_delete(pods, count, now=self.clock.now())
-        self.expectations.expect_deletions(key, [key_of(p) for p in victims])
         results = await asyncio.gather(*(self._delete_pod(key, owner, p) for p in victims))
         errors = [message for message in results if message is not None]
         return errors[0] if errors else None
 
     async def _delete_pod(self, key: str, owner: Object, pod: Object) -> str | None:
-        name = str(metadata(pod).get("name"))
+        name = str(meta(pod).get("name"))
         try:
-            await self.client.delete(PODS, name, namespace=str(metadata(pod).get("namespace")),
+            await self.client.delete(PODS, name, namespace=str(meta(pod).get("namespace")),
                                      preconditions={"uid": uid_of(pod)})
         except StatusError as err:
-            # The informer will never show this deletion: stop waiting for it.
-            self.expectations.deletion_observed(key, key_of(pod))
             if err.code == 404:
                 return None
             await self._event(owner, "FailedDelete", f"Error deleting: {err.message}",
                               "Warning")
             return err.message
+        self.expectations.expect_deleted(key, key_of(pod), uid_of(pod))
         await self._event(owner, "SuccessfulDelete", f"Deleted pod: {name}")
         return None
 

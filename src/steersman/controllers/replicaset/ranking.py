@@ -20,14 +20,8 @@ import math
 from collections import Counter
 from typing import Any
 
-from steersman.controllers.podstatus import (
-    is_active,
-    is_ready,
-    max_restarts,
-    phase_of,
-    ready_since,
-    timestamp,
-)
+from steersman.api.meta import parse_time
+from steersman.controllers.podstate import created_at, is_active, is_ready, phase, ready_condition
 
 Object = dict[str, Any]
 DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost"
@@ -66,7 +60,7 @@ def _scheduled(pod: Object, _rank: int, _now: float) -> int:
 
 
 def _phase(pod: Object, _rank: int, _now: float) -> int:
-    return _PHASE_ORDER.get(phase_of(pod), 0)
+    return _PHASE_ORDER.get(phase(pod), 0)
 
 
 def _ready(pod: Object, _rank: int, _now: float) -> int:
@@ -119,12 +113,20 @@ def _restart_order(a: Object, b: Object) -> int:
 
 
 def _creation_order(a: Object, b: Object) -> int:
-    created_a = timestamp((a.get("metadata") or {}).get("creationTimestamp"))
-    created_b = timestamp((b.get("metadata") or {}).get("creationTimestamp"))
-    if created_a == created_b:
-        return 0
-    if created_a is None:
-        return -1
-    if created_b is None:
-        return 1
-    return -1 if created_a > created_b else 1
+    created_a, created_b = created_at(a), created_at(b)
+    return (created_a < created_b) - (created_a > created_b)
+
+
+def ready_since(pod: Object) -> float | None:
+    """When a ready pod became ready (``None``: not ready, or nobody said when)."""
+    condition = ready_condition(pod)
+    since = condition.get("lastTransitionTime") if condition is not None else None
+    if not is_ready(pod) or not since:
+        return None
+    return parse_time(str(since)).timestamp()
+
+
+def max_restarts(pod: Object) -> int:
+    """The highest restart count among the pod's containers."""
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return max((int(s.get("restartCount") or 0) for s in statuses), default=0)

@@ -14,7 +14,7 @@ import copy
 from typing import Any
 
 from steersman.api.meta import now_rfc3339
-from steersman.controllers.podstatus import is_available, is_ready
+from steersman.controllers.podstate import is_available, is_ready
 
 Object = dict[str, Any]
 REPLICA_FAILURE = "ReplicaFailure"

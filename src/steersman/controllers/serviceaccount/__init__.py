@@ -1,4 +1,4 @@
-"""The ``default`` ServiceAccount in every namespace (upstream ``pkg/controller/serviceaccount``)."""
+"""A ``default`` ServiceAccount in every namespace (upstream ``pkg/controller/serviceaccount``)."""
 
 from steersman.controllers.serviceaccount.controller import ServiceAccountController
 

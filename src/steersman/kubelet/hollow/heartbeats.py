@@ -102,6 +102,8 @@ class Heartbeats:
         self._schedule = BeatSchedule()
         self._slots = asyncio.Semaphore(config.max_in_flight)
         self._running: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._sleeping_until = float("inf")
         self._failures = 0
         self._last_error = ""
         self.lease_writes = 0
@@ -127,7 +129,7 @@ class Heartbeats:
                 if now - reported >= _REPORT_EVERY:
                     self._report()
                     reported = now
-                await self._clock.sleep(self._tick(now))
+                await self._sleep(self._tick(now))
         finally:
             for task in list(self._running):
                 task.cancel()
@@ -136,6 +138,23 @@ class Heartbeats:
         next_at = self._schedule.next_at()
         wait = _MAX_TICK if next_at is None else next_at - now
         return min(max(wait, _MIN_TICK), _MAX_TICK)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less if a beat falls due earlier meanwhile."""
+        self._wake.clear()
+        self._sleeping_until = self._clock.now() + seconds
+        sleeper = asyncio.ensure_future(self._clock.sleep(seconds))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waker.cancel()
+
+    def _push(self, due: Due) -> None:
+        self._schedule.push(due)
+        if due.at < self._sleeping_until:
+            self._wake.set()
 
     def _start(self, due: Due) -> None:
         task = asyncio.create_task(self._beat(due))
@@ -146,9 +165,12 @@ class Heartbeats:
         node = self._nodes[due.node]
         try:
             delay = await (self._renew(node) if due.kind is Beat.LEASE else self._post(node))
+        except Exception:  # a bug must not silence this node's heartbeat for good
+            log.exception("%s beat of %s failed", due.kind.value, node.name)
+            delay = self._config.renew_interval
         finally:
             self._slots.release()
-        self._schedule.push(Due(self._clock.now() + delay, due.kind, due.node))
+        self._push(Due(self._clock.now() + delay, due.kind, due.node))
 
     async def _renew(self, node: HollowNode) -> float:
         config = self._config

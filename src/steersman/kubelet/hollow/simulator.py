@@ -74,6 +74,9 @@ async def bounded(items: Iterable[T], action: Callable[[T], Awaitable[None]], *,
         for item in remaining:
             await action(item)
 
-    async with asyncio.TaskGroup() as group:
-        for _ in range(limit):
-            group.create_task(worker())
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(limit):
+                group.create_task(worker())
+    except ExceptionGroup as group_error:
+        raise group_error.exceptions[0] from None

@@ -1,10 +1,9 @@
-"""Controller references: who controls an object, and claiming objects for a controller.
+"""Claiming: which objects a controller keeps, adopts and releases by its selector.
 
-Follows kubernetes ``metav1.GetControllerOf``/``NewControllerRef`` and the
-``ControllerRefManager`` of ``pkg/controller/controller_ref_manager.go``: an owner keeps the
-objects it controls that still match its selector, releases the ones that stopped matching,
-and adopts orphans that match (never while it, or the orphan, is being deleted). Objects
-controlled by someone else are left alone.
+Follows kubernetes' ``ControllerRefManager`` (``pkg/controller/controller_ref_manager.go``):
+an owner keeps the objects it controls that still match its selector, releases the ones
+that stopped matching, and adopts orphans that match (never while it, or the orphan, is
+being deleted). Objects controlled by someone else are left alone.
 
 :func:`plan_claims` is the pure decision; :func:`adopt` and :func:`release` write it with a
 PUT of the cached copy, so a stale cache is a 409 Conflict (optimistic concurrency), never
@@ -22,42 +21,21 @@ from typing import Any
 from steersman.api.errors import StatusError
 from steersman.api.selectors import LabelSelector
 from steersman.client import Client, Resource
+from steersman.controllers.podstate import (
+    controller_of,
+    controller_ref,
+    is_terminating,
+    meta,
+    uid_of,
+)
 
 log = logging.getLogger(__name__)
 Object = dict[str, Any]
 
 
-def metadata(obj: Object) -> dict[str, Any]:
-    meta = obj.get("metadata")
-    return meta if isinstance(meta, dict) else {}
-
-
-def uid_of(obj: Object) -> str:
-    return str(metadata(obj).get("uid") or "")
-
-
-def is_deleting(obj: Object) -> bool:
-    return bool(metadata(obj).get("deletionTimestamp"))
-
-
 def labels_of(obj: Object) -> dict[str, str]:
-    labels = metadata(obj).get("labels")
+    labels = meta(obj).get("labels")
     return labels if isinstance(labels, dict) else {}
-
-
-def controller_of(obj: Object) -> Object | None:
-    """The owner reference with ``controller: true``, if any."""
-    for ref in metadata(obj).get("ownerReferences") or []:
-        if isinstance(ref, dict) and ref.get("controller"):
-            return ref
-    return None
-
-
-def new_controller_ref(owner: Object) -> Object:
-    """The reference a controller puts on what it creates or adopts."""
-    return {"apiVersion": owner.get("apiVersion", ""), "kind": owner.get("kind", ""),
-            "name": metadata(owner).get("name", ""), "uid": uid_of(owner),
-            "controller": True, "blockOwnerDeletion": True}
 
 
 @dataclass
@@ -72,7 +50,7 @@ class Claims:
 def plan_claims(owner: Object, candidates: list[Object], selector: LabelSelector) -> Claims:
     """Sort ``candidates`` (same namespace as ``owner``) into kept, adopted and released."""
     claims = Claims()
-    owner_uid, owner_deleting = uid_of(owner), is_deleting(owner)
+    owner_uid, owner_deleting = uid_of(owner), is_terminating(owner)
     for obj in candidates:
         ref = controller_of(obj)
         matches = selector.matches(labels_of(obj))
@@ -83,7 +61,7 @@ def plan_claims(owner: Object, candidates: list[Object], selector: LabelSelector
                 claims.owned.append(obj)
             elif not owner_deleting:
                 claims.release.append(obj)
-        elif matches and not owner_deleting and not is_deleting(obj):
+        elif matches and not owner_deleting and not is_terminating(obj):
             claims.adopt.append(obj)
     return claims
 
@@ -91,8 +69,8 @@ def plan_claims(owner: Object, candidates: list[Object], selector: LabelSelector
 async def adopt(client: Client, resource: Resource, owner: Object, obj: Object) -> Object | None:
     """Make ``owner`` the controller of the orphan ``obj``; ``None`` if it is gone."""
     changed = copy.deepcopy(obj)
-    refs = list(metadata(changed).get("ownerReferences") or [])
-    changed["metadata"]["ownerReferences"] = [*refs, new_controller_ref(owner)]
+    refs = list(meta(changed).get("ownerReferences") or [])
+    changed["metadata"]["ownerReferences"] = [*refs, controller_ref(owner)]
     try:
         return await client.update(resource, changed)
     except StatusError as err:
@@ -105,7 +83,7 @@ async def release(client: Client, resource: Resource, owner: Object, obj: Object
     """Drop ``owner``'s reference from ``obj``, which no longer matches its selector."""
     changed = copy.deepcopy(obj)
     owner_uid = uid_of(owner)
-    refs = [ref for ref in metadata(changed).get("ownerReferences") or []
+    refs = [ref for ref in meta(changed).get("ownerReferences") or []
             if ref.get("uid") != owner_uid]
     changed["metadata"]["ownerReferences"] = refs
     try:
@@ -119,13 +97,13 @@ async def release(client: Client, resource: Resource, owner: Object, obj: Object
 async def owner_still_current(client: Client, resource: Resource, owner: Object) -> bool:
     """Re-read the owner before adopting (``canAdopt``): same UID and not being deleted."""
     try:
-        fresh = await client.get(resource, str(metadata(owner).get("name")),
-                                 namespace=str(metadata(owner).get("namespace") or ""))
+        fresh = await client.get(resource, str(meta(owner).get("name")),
+                                 namespace=str(meta(owner).get("namespace") or ""))
     except StatusError as err:
         if err.code == 404:
             return False
         raise
-    return uid_of(fresh) == uid_of(owner) and not is_deleting(fresh)
+    return uid_of(fresh) == uid_of(owner) and not is_terminating(fresh)
 
 
 async def claim(client: Client, *, owner_resource: Resource, resource: Resource,
