@@ -256,11 +256,16 @@ class Child:
                 self.process.wait(timeout=10)
 
 
-def start_server(data_dir: Path, wrapper: list[str]) -> tuple[Child, Endpoint]:
-    # The bench's pods name a ReplicaSet that does not exist: the garbage collector would
-    # delete them while the gets and lists read them.
+# The bench's pods name a ReplicaSet that does not exist and no node can run them: the
+# garbage collector would delete them while the gets and lists read them, and the scheduler
+# would write a status per pod (a second write the create figures should not include).
+SERVER_ARGS = "--controllers=*,-garbagecollector --no-scheduler"
+
+
+def start_server(data_dir: Path, wrapper: list[str],
+                 server_args: list[str]) -> tuple[Child, Endpoint]:
     argv = [*wrapper, sys.executable, "-m", "steersman", "server", "--data-dir", str(data_dir),
-            "--port", "0", "--controllers", "*,-garbagecollector"]
+            "--port", "0", *server_args]
     server = Child(argv, data_dir.parent / "server.log")
     deadline = time.monotonic() + 60
     kubeconfig = data_dir / "admin.kubeconfig"
@@ -644,13 +649,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         pin(0, client_cpus)
     began = time.monotonic()
     results: dict[str, Any] = {"bench": "api", "quick": args.quick, "cpus": len(cpus),
-                               "pinned": pinned, "clients": CLIENTS, "plan": asdict(plan)}
+                               "pinned": pinned, "clients": CLIENTS, "plan": asdict(plan),
+                               "server_args": args.server_args}
     with tempfile.TemporaryDirectory(prefix="steersman-bench-") as tmp:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
         log("baseline: raw SQLite inserts")
         results["baseline"] = sqlite_baseline(data_dir, plan.sqlite_s)
-        server, endpoint = start_server(data_dir, args.server_wrapper.split())
+        server, endpoint = start_server(data_dir, args.server_wrapper.split(),
+                                        args.server_args.split())
         try:
             if pinned:
                 pin(server.pid, {SERVER_CPU})
@@ -699,6 +706,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--py-spy", default="", help="py-spy binary: profile the server")
     parser.add_argument("--profile-dir", type=Path, default=None,
                         help="where py-spy writes create.txt and watch.txt")
+    parser.add_argument("--server-args", default=SERVER_ARGS,
+                        help=f"extra server options (default: {SERVER_ARGS!r})")
     parser.add_argument("--server-wrapper", default="",
                         help="command prefix for the server process (e.g. a profiler)")
     parser.add_argument("--serve-echo", nargs=3, metavar=("CERT", "KEY", "PORT_FILE"),

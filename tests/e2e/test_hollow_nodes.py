@@ -82,8 +82,10 @@ def get_json(server: ServerProcess, *args: str) -> Object:
 
 def create_bound_pod(server: ServerProcess, namespace: str, name: str, node: str,
                      **spec: Any) -> None:
+    # A scheduler name nobody serves: this test binds the pod itself, as a scheduler would.
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
-           "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}], **spec}}
+           "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}],
+                    "schedulerName": "bound-by-test", **spec}}
     server.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(pod))
     binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name},
                "target": {"apiVersion": "v1", "kind": "Node", "name": node}}

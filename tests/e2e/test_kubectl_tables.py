@@ -51,7 +51,7 @@ def test_pod_defaults_and_field_selectors(server: ServerProcess, namespace: str,
     assert spec["restartPolicy"] == "Always"
     assert spec["terminationGracePeriodSeconds"] == 30
     assert spec["containers"][0]["imagePullPolicy"] == "IfNotPresent"
-    assert pod["status"] == {"phase": "Pending", "qosClass": "BestEffort"}
+    assert (pod["status"]["phase"], pod["status"]["qosClass"]) == ("Pending", "BestEffort")
     unscheduled = server.kubectl("get", "pods", "-A", "--field-selector",
                                  "spec.nodeName=", "-o", "name").stdout.split()
     assert "pod/p2" in unscheduled

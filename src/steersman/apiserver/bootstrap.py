@@ -1,4 +1,5 @@
-"""What exists from the first start: the four built-in namespaces and the ``kubernetes`` Service.
+"""What exists from the first start: the four built-in namespaces, the ``kubernetes`` Service
+and the two system PriorityClasses (``system-node-critical``, ``system-cluster-critical``).
 
 Run after the watch cache has loaded; each object is created only when absent, so a restart
 keeps whatever users changed. The ``kubernetes`` Service's Endpoints point at this server.
@@ -11,6 +12,7 @@ from typing import Any
 from steersman.api import errors
 from steersman.api.resources import Registry
 from steersman.apiserver.generic import GenericRegistry
+from steersman.apiserver.priority_admission import SYSTEM_PRIORITY_CLASSES
 
 Object = dict[str, Any]
 BUILTIN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -33,6 +35,19 @@ async def ensure_builtin_objects(registry: GenericRegistry, resources: Registry,
         "subsets": [{"addresses": [{"ip": advertise_ip}],
                      "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}],
     })
+    await _ensure_system_priority_classes(registry, resources)
+
+
+async def _ensure_system_priority_classes(registry: GenericRegistry, resources: Registry) -> None:
+    info = resources.get("scheduling.k8s.io", "v1", "priorityclasses")
+    assert info is not None, "scheduling.k8s.io/v1 priorityclasses is not registered"
+    for name, value in SYSTEM_PRIORITY_CLASSES.items():
+        await _create_if_absent(registry, info, "", {
+            "metadata": {"name": name}, "value": value,
+            "description": "Used for system critical pods that must not be moved from their "
+                           "current node." if name == "system-node-critical" else
+                           "Used for system critical pods that must run in the cluster, but "
+                           "can be moved to another node if necessary."})
 
 
 def _resource(resources: Registry, plural: str) -> Any:

@@ -28,7 +28,7 @@ def validate_fields(info: ResourceInfo, obj: dict[str, Any], mode: str) -> list[
         raise errors.bad_request(
             f'fieldValidation "{mode}" is not supported: use Strict, Warn or Ignore')
     schema = _compiled(info)
-    if schema is None:
+    if schema is None or fieldcheck.clean(obj, schema, types=info.crd is None):
         return []
     # A custom resource of the wrong type is a 422 from schema validation, not a 400.
     problems = [] if info.crd is not None else fieldcheck.type_errors(obj, schema)

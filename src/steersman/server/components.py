@@ -1,8 +1,10 @@
 """Components that run beside the API server and reach it only through the client.
 
-The controller manager (and later the scheduler) run in the server's process but talk to
-the API over loopback HTTPS with the admin kubeconfig, exactly as they would from another
-machine (k3s does the same). Each runs as one asyncio task, stopped in reverse order.
+The controller manager and the scheduler run in the server's process but talk to the API
+over loopback HTTPS with the admin kubeconfig, each with its own client, exactly as they
+would from another machine (k3s does the same). Each runs as one asyncio task, stopped in
+reverse order, and each is leader-elected on its own Lease (``kube-controller-manager``,
+``kube-scheduler``) unless leader election is off.
 """
 
 from __future__ import annotations
@@ -17,22 +19,26 @@ from typing import Any
 from steersman.client import Client, load_kubeconfig
 from steersman.controllers.manager import ControllerManager, LeaderElection
 from steersman.controllers.registry import build_controllers
+from steersman.scheduler.service import LeaderElection as SchedulerLeaderElection
+from steersman.scheduler.service import SchedulerService
 
 log = logging.getLogger(__name__)
 
 
 class Components:
     def __init__(self, kubeconfig: Path, *, controllers: Sequence[str],
-                 leader_elect: bool) -> None:
+                 leader_elect: bool, scheduler: bool = True) -> None:
         self._kubeconfig = kubeconfig
         self._controllers = tuple(controllers)
         self._leader_elect = leader_elect
+        self._scheduler = scheduler
         self._clients: list[Client] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.controller_manager: ControllerManager | None = None
+        self.scheduler: SchedulerService | None = None
 
-    def _client(self, user_agent: str) -> Client:
-        client = Client(load_kubeconfig(self._kubeconfig), qps=500, burst=1000,
+    def _client(self, user_agent: str, *, qps: float = 500, burst: int = 1000) -> Client:
+        client = Client(load_kubeconfig(self._kubeconfig), qps=qps, burst=burst,
                         user_agent=user_agent)
         self._clients.append(client)
         return client
@@ -44,6 +50,13 @@ class Components:
                 client, build_controllers(client, self._controllers),
                 election=LeaderElection(enabled=self._leader_elect))
             self._spawn(self.controller_manager.run(), "controller-manager")
+        if self._scheduler:
+            # Bindings are the scheduler's hot path: throttle them only by the binder's
+            # in-flight bound, as scheduler_perf runs kube-scheduler (QPS 5000).
+            client = self._client("steersman-scheduler", qps=5000, burst=5000)
+            self.scheduler = SchedulerService(
+                client, leader_election=SchedulerLeaderElection(enabled=self._leader_elect))
+            self._spawn(self.scheduler.run(), "scheduler")
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coroutine, name=name)

@@ -31,6 +31,7 @@ from steersman.apiserver.pki import (
     ensure_service_account_key,
     server_ssl_context,
 )
+from steersman.apiserver.priority_admission import PriorityAdmission
 from steersman.apiserver.service_account_tokens import ServiceAccountTokens
 from steersman.apiserver.serviceaccount_admission import ServiceAccountDefaults
 from steersman.apiserver.tokenrequest import registry_lookup
@@ -60,6 +61,7 @@ class ServerConfig:
     service_cidr: str = "127.43.0.0/16"
     controllers: tuple[str, ...] = ("*",)
     leader_elect: bool = True
+    scheduler: bool = True
 
     @property
     def store(self) -> str:
@@ -109,7 +111,8 @@ class ControlPlane:
         self.api.ready = True
         log.info("API server listening on %s", self.url)
         self.components = Components(config.kubeconfig_path, controllers=config.controllers,
-                                     leader_elect=config.leader_elect)
+                                     leader_elect=config.leader_elect,
+                                     scheduler=config.scheduler)
         await self.components.start()
 
     async def _build_api(self) -> APIServer:
@@ -125,6 +128,7 @@ class ControlPlane:
                                                cache=self.cache)
         registry.admission = [NamespaceLifecycle(registry, resources), allocator,
                               ServiceAccountDefaults(), DefaultTolerationSeconds(),
+                              PriorityAdmission(registry, resources),
                               CustomResourceAdmission(registry, self._crds.info)]
         self._crds.start()
         await ensure_builtin_objects(

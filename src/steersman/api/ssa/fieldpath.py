@@ -16,8 +16,14 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import orjson
+
 Path = tuple[str, ...]
 _MEMBER = "."
+# orjson writes strings, 64-bit integers, booleans and null exactly as ``json.dumps`` does
+# (with ``ensure_ascii=False``), six times faster; floats and huge integers it writes
+# differently, so values holding them go through ``json``.
+_ORJSON_INT = range(-(2**63), 2**63)
 
 
 def field_element(name: str) -> str:
@@ -37,7 +43,22 @@ def index_element(index: int) -> str:
 
 
 def _compact(value: Any) -> str:
+    if _orjson_exact(value):
+        return orjson.dumps(value).decode()
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _orjson_exact(value: Any) -> bool:
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return value in _ORJSON_INT
+    if kind is dict:
+        return all(type(k) is str and _orjson_exact(v) for k, v in value.items())
+    if kind is list:
+        return all(_orjson_exact(item) for item in value)
+    return False
 
 
 def path_string(path: Path) -> str:
@@ -58,15 +79,34 @@ def _element_string(element: str) -> str:
 
 
 class FieldSet:
-    """An immutable set of field paths, stored as a tree of path elements."""
+    """An immutable set of field paths, stored as a tree of path elements.
 
-    __slots__ = ("_children", "_members")
+    A set shared by many objects (see ``walk.added_entries``) may keep its ``fieldsV1``
+    encoding: :meth:`to_fields_v1` then decodes a fresh copy instead of rebuilding it.
+    """
+
+    __slots__ = ("_children", "_encoded", "_members")
 
     def __init__(self, members: Iterable[str] = (),
                  children: Mapping[str, FieldSet] | None = None) -> None:
         self._members = frozenset(members)
         self._children = {pe: child for pe, child in (children or {}).items()
                           if not child.empty()}
+        self._encoded: bytes | None = None
+
+    @classmethod
+    def of_nodes(cls, members: frozenset[str], children: dict[str, FieldSet]) -> FieldSet:
+        """A set from parts the caller guarantees: no child is empty (walks building sets)."""
+        made = cls.__new__(cls)
+        made._members = members
+        made._children = children
+        made._encoded = None
+        return made
+
+    def keep_encoding(self) -> FieldSet:
+        """Remember the ``fieldsV1`` encoding, for a set that many objects will share."""
+        self._encoded = orjson.dumps(self.to_fields_v1())
+        return self
 
     @classmethod
     def of(cls, paths: Iterable[Path]) -> FieldSet:
@@ -137,15 +177,21 @@ class FieldSet:
         return FieldSet(self._members - other.members, children)
 
     def to_fields_v1(self) -> dict[str, Any]:
+        if self._encoded is not None:
+            copied: dict[str, Any] = orjson.loads(self._encoded)
+            return copied
+        members, children = self._members, self._children
+        if not children:
+            return {element: {} for element in sorted(members)}
         out: dict[str, Any] = {}
-        for element in sorted(self._members | self._children.keys()):
-            child = self._children.get(element)
-            body: dict[str, Any] = {}
-            if child is not None:
-                if element in self._members:
-                    body[_MEMBER] = {}
-                body.update(child.to_fields_v1())
-            out[element] = body
+        for element in sorted(members | children.keys()):
+            child = children.get(element)
+            if child is None:
+                out[element] = {}
+            elif element in members:
+                out[element] = {_MEMBER: {}, **child.to_fields_v1()}
+            else:
+                out[element] = child.to_fields_v1()
         return out
 
     @classmethod

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from steersman.api.ssa.fieldpath import (
     FieldSet,
     FieldSetBuilder,
@@ -150,10 +152,94 @@ def _unique(node: TypeNode, items: list[Any]) -> bool:
 
 def compare(lhs: Any, rhs: Any, node: TypeNode) -> Comparison:
     """What changed from ``lhs`` to ``rhs`` (both whole objects)."""
+    if lhs == {} and isinstance(rhs, dict) and rhs and _granular_map(rhs, node):
+        return Comparison(FieldSet(), _added_entries(rhs, node, _REMEMBERED_LEVELS),
+                          FieldSet())
     comparer = _Comparer()
     comparer.compare(lhs, rhs, node, ())
     return Comparison(comparer.modified.build(), comparer.added.build(),
                       comparer.removed.build())
+
+
+def _granular_map(value: dict[str, Any], node: TypeNode) -> bool:
+    return node.kind_for(value) in ("struct", "map") and not node.is_atomic({})
+
+
+# A create compares nothing with the new object: everything in it is added. These walks
+# give the set :class:`_Comparer` builds for that case, node by node instead of path by path.
+# Objects made from one template (a ReplicaSet's pods) repeat whole subtrees, so the top
+# levels' results are remembered by the value's exact JSON: the set depends on nothing else.
+Added = tuple[bool, FieldSet | None]
+_REMEMBERED_LEVELS = 2
+_REMEMBERED_LIMIT = 1024
+_EXACT_JSON = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+               | orjson.OPT_PASSTHROUGH_DATACLASS)
+_remembered: dict[tuple[TypeNode, bytes], Added] = {}
+
+
+def _added(value: Any, node: TypeNode, levels: int = 0) -> Added:
+    """For a value new at some path: whether the path itself is added, and what below it."""
+    kind = node.kind_for(value)
+    if kind == "list":
+        if isinstance(value, list) and value and not node.is_atomic(value):
+            elements = [item_element(node, item, index) for index, item in enumerate(value)]
+            if len(set(elements)) == len(elements):
+                return True, _added_items(elements, value, node.items())
+    elif kind != "scalar" and isinstance(value, dict) and value and not node.is_atomic(value):
+        return kind != "struct", _added_entries(value, node, levels)
+    return True, None
+
+
+def _added_remembered(value: Any, node: TypeNode, levels: int) -> Added:
+    key = _json_key(value)
+    if key is None:
+        return _added(value, node, levels)
+    found = _remembered.get((node, key))
+    if found is None:
+        member, below = _added(value, node, levels)
+        found = member, below.keep_encoding() if below is not None else None
+        if len(_remembered) >= _REMEMBERED_LIMIT:
+            _remembered.clear()
+        _remembered[(node, key)] = found
+    return found
+
+
+def _json_key(value: Any) -> bytes | None:
+    """The value's JSON, when it tells the value apart from every other JSON value."""
+    try:
+        encoded = orjson.dumps(value, option=_EXACT_JSON)
+    except TypeError:
+        return None
+    # orjson writes NaN and infinities as null: a value with a null in it is not remembered.
+    return None if b"null" in encoded else encoded
+
+
+def _added_entries(value: dict[str, Any], node: TypeNode, levels: int = 0) -> FieldSet:
+    members: list[str] = []
+    children: dict[str, FieldSet] = {}
+    for name, child in value.items():
+        element = "f:" + name
+        if levels and isinstance(child, (dict, list)) and child:
+            member, below = _added_remembered(child, node.field(name), levels - 1)
+        else:
+            member, below = _added(child, node.field(name))
+        if member:
+            members.append(element)
+        if below is not None:
+            children[element] = below
+    return FieldSet.of_nodes(frozenset(members), children)
+
+
+def _added_items(elements: list[str], items: list[Any], node: TypeNode) -> FieldSet:
+    members: list[str] = []
+    children: dict[str, FieldSet] = {}
+    for element, item in zip(elements, items, strict=True):
+        member, below = _added(item, node)
+        if member:
+            members.append(element)
+        if below is not None:
+            children[element] = below
+    return FieldSet.of_nodes(frozenset(members), children)
 
 
 def with_named_fields(fields: FieldSet, node: TypeNode) -> FieldSet:

@@ -1,0 +1,144 @@
+"""The scheduler as a cluster component: informers in, API writes out, one leader at a time.
+
+:class:`SchedulerService` wires the pure :class:`~steersman.scheduler.scheduler.Scheduler`
+to the API through :mod:`steersman.client`, as kube-scheduler's ``app`` does:
+
+* informers on pods (all of them: pending pods feed the queue, assigned ones the cache),
+  nodes, namespaces and PodDisruptionBudgets, through the filtering adapters of
+  :mod:`.informer_handlers`;
+* :class:`~.binder.ClientBinder` for bindings, conditions and preemption (at most
+  ``max_binds_in_flight`` requests at a time, while the loop keeps scheduling on its
+  assumed cache) and :class:`~.recorder.ClientEventRecorder` for events;
+* leader election on the Lease ``kube-system/kube-scheduler``: only the holder schedules.
+  Each term builds a fresh scheduler and waits for every informer to sync before the
+  first decision, so no pod is placed on a partial view of the cluster.
+
+The composition layer (``steersman.server.components``) creates it with its own client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+
+from steersman.client import NAMESPACES, NODES, PDBS, PODS, Client, Informer, LeaderElector
+from steersman.scheduler.binder import DEFAULT_MAX_IN_FLIGHT, ClientBinder
+from steersman.scheduler.informer_handlers import NodeEvents, PodEvents
+from steersman.scheduler.plugins.registry import default_profile
+from steersman.scheduler.recorder import ClientEventRecorder
+from steersman.scheduler.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+DEFAULT_SCHEDULER_NAME = "default-scheduler"
+
+
+def default_identity() -> str:
+    return f"{socket.gethostname()}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class LeaderElection:
+    """kube-scheduler's ``--leader-elect*`` settings (same defaults)."""
+
+    enabled: bool = True
+    lease_name: str = "kube-scheduler"
+    lease_namespace: str = "kube-system"
+    identity: str = field(default_factory=default_identity)
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+
+
+class SchedulerService:
+    """Runs one scheduler profile against the API server; ``await run()`` until cancelled."""
+
+    def __init__(self, client: Client, *, scheduler_name: str = DEFAULT_SCHEDULER_NAME,
+                 leader_election: LeaderElection | None = None,
+                 max_binds_in_flight: int = DEFAULT_MAX_IN_FLIGHT, seed: int = 0) -> None:
+        self._client = client
+        self._scheduler_name = scheduler_name
+        self._election = leader_election or LeaderElection()
+        self._max_binds_in_flight = max_binds_in_flight
+        self._seed = seed
+        self.scheduler: Scheduler | None = None
+        self.recorder: ClientEventRecorder | None = None
+        self.leading = asyncio.Event()
+
+    async def run(self) -> None:
+        if not self._election.enabled:
+            await self._lead()
+            return
+        election = self._election
+        while True:
+            elector = LeaderElector(
+                self._client, name=election.lease_name, namespace=election.lease_namespace,
+                identity=election.identity, on_started_leading=self._lead,
+                on_stopped_leading=self.leading.clear, lease_duration=election.lease_duration,
+                renew_deadline=election.renew_deadline, retry_period=election.retry_period)
+            await elector.run()
+            log.warning("%s lost leadership; standing for election again", election.lease_name)
+
+    async def _lead(self) -> None:
+        """One term: fresh informers and scheduler, synced before the first decision."""
+        pods = Informer(self._client, PODS)
+        self.recorder = ClientEventRecorder(self._client, component=self._scheduler_name)
+        binder = ClientBinder(self._client, scheduler_name=self._scheduler_name,
+                              current_pod=pods.indexer.get,
+                              max_in_flight=self._max_binds_in_flight)
+        scheduler = self.scheduler = Scheduler(
+            binder=binder, recorder=self.recorder, seed=self._seed,
+            profile=default_profile(scheduler_name=self._scheduler_name))
+        informers = [pods, *self._other_informers(scheduler)]
+        _connect(pods, PodEvents(scheduler))
+        tasks = [asyncio.create_task(informer.run(), name=f"scheduler-{informer.resource.plural}")
+                 for informer in informers]
+        tasks.append(asyncio.create_task(self.recorder.run(), name="scheduler-events"))
+        try:
+            await asyncio.gather(*(informer.wait_synced() for informer in informers))
+            self.leading.set()
+            log.info("%s: informers synced, scheduling", self._scheduler_name)
+            await _run(scheduler)
+        finally:
+            self.leading.clear()
+            await _cancel(tasks)
+
+    def _other_informers(self, scheduler: Scheduler) -> list[Informer]:
+        nodes = Informer(self._client, NODES)
+        _connect(nodes, NodeEvents(scheduler))
+        namespaces = Informer(self._client, NAMESPACES)
+        namespaces.add_handlers(
+            on_add=scheduler.on_namespace_update,
+            on_update=lambda _old, new: scheduler.on_namespace_update(new),
+            on_delete=scheduler.on_namespace_delete)
+        budgets = Informer(self._client, PDBS)
+        budgets.add_handlers(
+            on_add=scheduler.on_pdb_update,
+            on_update=lambda _old, new: scheduler.on_pdb_update(new),
+            on_delete=scheduler.on_pdb_delete)
+        return [nodes, namespaces, budgets]
+
+
+def _connect(informer: Informer, events: PodEvents | NodeEvents) -> None:
+    informer.add_handlers(on_add=events.on_add, on_update=events.on_update,
+                          on_delete=events.on_delete)
+
+
+async def _run(scheduler: Scheduler) -> None:
+    """The loop until cancelled; cancelling stops the queue so ``run`` returns cleanly."""
+    try:
+        await scheduler.run()
+    finally:
+        scheduler.stop()
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
