@@ -161,7 +161,7 @@ async def measure_shape(client: Client, shape: str, count: int,
         client, namespace, count, str(created["metadata"]["resourceVersion"]), bound))
     started = time.monotonic()
     create_s = await create_pods(client, namespace,
-                                 [pod(f"{shape[:5]}-{i}", shape) for i in range(count)])
+                                 [pod(f"p-{i}", shape) for i in range(count)])
     try:
         await asyncio.wait_for(watcher, timeout)
     except TimeoutError:

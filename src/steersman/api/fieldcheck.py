@@ -258,9 +258,9 @@ def clean(obj: Any, schema: Schema | CompiledSchema, *, types: bool = True) -> b
 def _clean(value: Any, node: _Node, types: bool) -> bool:
     kind = type(value)
     if kind is dict:
-        return _scalar_fits(value, node, types) and _clean_object(value, node, types)
+        return _type_fits(value, node, types) and _clean_object(value, node, types)
     if kind is list:
-        if not _scalar_fits(value, node, types):
+        if not _type_fits(value, node, types):
             return False
         items = node.items
         if items is not None:
@@ -268,11 +268,11 @@ def _clean(value: Any, node: _Node, types: bool) -> bool:
                 if not _clean(sub, items, types):
                     return False
         return True
-    return _scalar_fits(value, node, types)
+    return _type_fits(value, node, types)
 
 
-def _scalar_fits(value: Any, node: _Node, types: bool) -> bool:
-    """The type checks of one value, without looking inside it."""
+def _type_fits(value: Any, node: _Node, types: bool) -> bool:
+    """The type checks of one value itself, not of what it contains."""
     if not types:
         return True
     accepts = node.accepts
@@ -293,7 +293,7 @@ def _clean_object(value: dict[str, Any], node: _Node, types: bool) -> bool:
             elif type(sub) is dict or type(sub) is list:
                 if not _clean(sub, child, types):
                     return False
-            elif sub is not None and not _scalar_fits(sub, child, types):
+            elif sub is not None and not _type_fits(sub, child, types):
                 return False
         return True
     values = node.values

@@ -12,7 +12,8 @@ Contract, mirroring ``pkg/api/resource/quantity.go``:
 * :func:`milli_value` and :func:`value` round away from zero, as ``MilliValue``/``Value``.
 
 Values are kept as a decimal coefficient and exponent (like ``inf.Dec``) so absurd
-exponents cost nothing until a caller asks for the number.
+exponents cost nothing until a caller asks for the number. Every write of a pod parses a
+dozen quantities, nearly always the same few strings, so results for strings are cached.
 
 Deliberate differences: upstream prints a decimal-SI value beyond ``E`` (``1000E``) with no
 suffix at all, silently changing it; here such values fall back to ``1e21``. Exponents
@@ -23,6 +24,7 @@ would be costly) and numbers too long for Python's int parsing are rejected.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -45,6 +47,7 @@ _MAX_INT64 = (1 << 63) - 1
 _MAX_EXPONENT = 1000
 _NANO = -9
 _FAST_PATH_DIGITS = 18
+_CACHED_STRINGS = 4096
 
 
 class QuantityFormat(enum.StrEnum):
@@ -92,12 +95,31 @@ class _Pieces:
 
 def parse_quantity(s: QuantityInput) -> Fraction:
     """The value of a quantity, exactly as upstream holds it (rounded to 1n)."""
+    if type(s) is str:
+        return _string_value(s)
     return _parse(s).amount.to_fraction()
 
 
 def canonical_quantity(value: QuantityInput) -> str:
     """The string kube-apiserver stores for this quantity."""
-    parsed = _parse(value)
+    if type(value) is str:
+        return _canonical_string(value)
+    return _canonical_of(_parse(value))
+
+
+# Only exact ``str`` inputs are cached: numbers that compare equal (0.0 and -0.0, 1 and
+# 1.0) can spell differently. Errors are raised again on every call, never cached.
+@functools.lru_cache(maxsize=_CACHED_STRINGS)
+def _string_value(text: str) -> Fraction:
+    return _parse(text).amount.to_fraction()
+
+
+@functools.lru_cache(maxsize=_CACHED_STRINGS)
+def _canonical_string(text: str) -> str:
+    return _canonical_of(_parse(text))
+
+
+def _canonical_of(parsed: _Parsed) -> str:
     if parsed.text is not None:
         return parsed.text
     return _canonical(parsed.amount, parsed.format)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -26,7 +26,7 @@ from steersman.api.selectors import FieldSelector, LabelSelector, field_value
 from steersman.api.strategies import default_job_selector, strategy_for
 from steersman.api.strategy import Strategy
 from steersman.apiserver import objectmeta
-from steersman.apiserver.watchcache import WatchCache, decode_object
+from steersman.apiserver.watchcache import CachedEvent, WatchCache, decode_object
 from steersman.store.interface import (
     Compacted,
     Conflict,
@@ -168,6 +168,8 @@ class GenericRegistry:
     async def list_page(self, info: ResourceInfo, namespace: str, options: ListOptions) -> ListPage:
         if options.continue_token:
             revision, start = decode_continue(options.continue_token)
+            if await self._cache_holds(info, namespace, revision):
+                return self._list_from_cache(info, namespace, options, revision, start)
             return await self._list_from_store(info, namespace, options, revision, start)
         rv, match = options.resource_version, options.resource_version_match
         if match == "Exact":
@@ -176,15 +178,22 @@ class GenericRegistry:
             await self._cache.sync()
         elif rv != "0":
             await self._cache.wait_for(int(rv))
-        return self._list_from_cache(info, namespace, options)
+        return self._list_from_cache(info, namespace, options, self._cache.revision, "")
 
-    def _list_from_cache(self, info: ResourceInfo, namespace: str,
-                         options: ListOptions) -> ListPage:
+    async def _cache_holds(self, info: ResourceInfo, namespace: str, revision: int) -> bool:
+        """Whether the cache still shows the namespace as it was at ``revision`` (a continued
+        list): it has caught up, the revision is not compacted, and nothing changed since."""
+        if revision > self._cache.revision or revision < await self._store.compact_revision():
+            return False
         cache = self._cache.cache_for(info.storage_prefix)
-        revision = self._cache.revision
+        return unchanged_since(cache.history, cache.oldest_revision, namespace, revision)
+
+    def _list_from_cache(self, info: ResourceInfo, namespace: str, options: ListOptions,
+                         revision: int, start: str) -> ListPage:
+        cache = self._cache.cache_for(info.storage_prefix)
         items: list[Object] = []
         last_key = ""
-        for key in cache.keys_from(info.namespace_prefix(namespace), ""):
+        for key in cache.keys_from(info.namespace_prefix(namespace), start):
             obj = cache.objects[key]
             if not matches(obj, options):
                 continue
@@ -424,6 +433,18 @@ class GenericRegistry:
                         old: Object | None) -> None:
         for plugin in self.admission:
             await plugin.rollback(info, op, new, old)
+
+
+def unchanged_since(history: Sequence[CachedEvent], oldest: int, namespace: str,
+                    revision: int) -> bool:
+    """Whether no event in ``history`` (oldest first, everything after ``oldest``) changed
+    an object of ``namespace`` ("": any) after ``revision``."""
+    for event in reversed(history):
+        if event.revision <= revision:
+            return True
+        if not namespace or event.obj["metadata"].get("namespace", "") == namespace:
+            return False
+    return revision >= oldest
 
 
 def _unchanged(new: Object, old: Object) -> bool:

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from steersman import __version__
 from steersman.cli.hollow import hollow_nodes
+from steersman.cli.image import image
 from steersman.server.controlplane import ControlPlane, ServerConfig, default_data_dir
 
 console = Console(stderr=True)
@@ -127,3 +128,4 @@ async def _wait_for_signal() -> None:
 
 
 main.add_command(hollow_nodes)
+main.add_command(image)

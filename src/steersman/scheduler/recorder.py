@@ -90,11 +90,16 @@ class ClientEventRecorder:
 
     async def run(self) -> None:
         """Write waiting events until cancelled."""
+        reported = 0
         while True:
             await self._wake.wait()
             self._wake.clear()
             batch, self._pending = self._pending, {}
             await self._write_all(iter(batch.items()), len(batch))
+            if self.dropped > reported:
+                log.warning("%d events dropped: more than %d waiting to be written",
+                            self.dropped - reported, self._max_pending)
+                reported = self.dropped
             if not self._pending:
                 self._idle.set()
 

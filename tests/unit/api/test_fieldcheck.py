@@ -266,3 +266,35 @@ def test_recursive_definitions_compile() -> None:
     bad = with_changes(crd, ("spec.versions[0].schema.openAPIV3Schema.properties.spec.typo", 1))
     assert fieldcheck.unknown_fields(bad, compiled) == [
         "spec.versions[0].schema.openAPIV3Schema.properties.spec.typo"]
+
+
+@pytest.mark.parametrize("changes", [
+    (),
+    (("spec.foo", 1),),
+    (("metadata.managedFields[0].fieldsV1", {"f:anything": {"k:x": {}}}),),
+    (("spec.strategy.rollingUpdate.extra", {"deep": 1}),),
+    ((f"{TEMPLATE}.containers[1].ports[0].hostPorrt", 1),),
+    ((f"{TEMPLATE}.containers[0].resources.limits.example/gpu", 1),),
+    (("spec.replicas", "3"),),
+    (("spec.replicas", 2**40),),
+    (("spec.replicas", None),),
+    (("spec.template", []),),
+    (("metadata.labels.app", 1),),
+    ((f"{TEMPLATE}.containers[0].resources.limits.cpu", True),),
+], ids=lambda v: repr(v)[:60])
+def test_clean_is_the_detailed_walks_finding_nothing(changes: tuple[tuple[str, Any], ...]) -> None:
+    obj = with_changes(DEPLOYMENT, *changes)
+    compiled = deployment_schema()
+    found = fieldcheck.type_errors(obj, compiled) or fieldcheck.unknown_fields(obj, compiled)
+    assert fieldcheck.clean(obj, compiled) is not found
+
+
+@pytest.mark.parametrize("changes", [
+    (), (("spec.foo", 1),), (("spec.config.more", {"x": 1}),), (("spec.empty", {"x": 1}),),
+    (("spec.replicas", "many"),),
+], ids=lambda v: repr(v)[:60])
+def test_clean_without_types_checks_unknown_fields_only(
+        changes: tuple[tuple[str, Any], ...]) -> None:
+    obj = with_changes(WIDGET, *changes)
+    unknown = fieldcheck.unknown_fields(obj, WIDGET_SCHEMA)
+    assert fieldcheck.clean(obj, WIDGET_SCHEMA, types=False) is not unknown

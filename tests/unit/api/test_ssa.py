@@ -223,6 +223,41 @@ def test_managed_fields_round_trip_and_reject_duplicates() -> None:
         ssa.decode(entries + entries)
 
 
+@pytest.mark.parametrize("extra", [
+    {},
+    {"status": {"conditions": [{"type": "A"}, {"type": "A"}]}},  # duplicate keys: atomic
+    {"spec": {"replicas": 1, "paused": None, "selector": {}, "template": {"spec": {
+        "containers": [], "tolerations": [{"key": "k"}]}}}},
+])
+def test_a_create_records_every_field_it_sets(extra: dict[str, Any]) -> None:
+    obj = deployment(**extra)
+    # A create compares with nothing; the general walk, from an object holding only the
+    # apiVersion, must find the same fields except that one.
+    general = ssa.compare({"apiVersion": obj["apiVersion"]}, obj, ROOT).added
+    for _ in range(2):  # the second time, from what the first one remembered
+        created_fields = ssa.compare({}, obj, ROOT)
+        assert created_fields.added == general.union(FieldSet({"f:apiVersion"}))
+        assert created_fields.modified.empty() and created_fields.removed.empty()
+
+
+@pytest.mark.parametrize(("replicas", "modified"), [(True, True), (1.0, False)])
+def test_an_update_sees_values_python_calls_equal(replicas: Any, modified: bool) -> None:
+    before = deployment(replicas=1)
+    after = copy.deepcopy(before)
+    after["spec"]["replicas"] = replicas
+    assert before == after  # 1 == 1.0 == True, yet true is no number (1.0 is the number 1)
+    changed = ssa.compare(before, after, ROOT)
+    assert changed.modified.has(("f:spec", "f:replicas")) is modified
+
+
+def test_decoded_fields_are_fresh_every_time() -> None:
+    entries = ssa.encode(created(deployment()).managers)
+    first = ssa.decode(copy.deepcopy(entries))[APPLIER].fields.to_fields_v1()
+    first["f:spec"].clear()
+    assert ssa.decode(copy.deepcopy(entries))[APPLIER].fields.to_fields_v1() == entries[0][
+        "fieldsV1"]
+
+
 # ---- migration from client-side apply --------------------------------------------------
 
 

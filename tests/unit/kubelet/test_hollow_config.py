@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from steersman.kubelet.hollow.addresses import PodAddressPool
+from steersman.kubelet.addresses import PodAddressPool
 from steersman.kubelet.hollow.config import HollowConfig, parse_labels, parse_taints, pod_cidr
 
 

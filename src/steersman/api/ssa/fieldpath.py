@@ -6,8 +6,9 @@ for a map field, ``k:<json object>`` for the item of a list keyed by some of its
 index. A :class:`FieldSet` is a tree of those elements: a node is a *member* when the
 path to it is in the set, and has *children* for longer paths below it; ``fieldsV1``
 writes membership as ``".": {}``. Sets are immutable values; every operation returns a
-new set. Neighbours: :mod:`steersman.api.ssa.walk` builds sets from objects,
-:mod:`steersman.api.ssa.managed` stores them in ``metadata.managedFields``.
+new set, and equal ``fieldsV1`` documents decode to one shared set. Neighbours:
+:mod:`steersman.api.ssa.walk` builds sets from objects, :mod:`steersman.api.ssa.managed`
+stores them in ``metadata.managedFields``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,13 @@ _MEMBER = "."
 # (with ``ensure_ascii=False``), six times faster; floats and huge integers it writes
 # differently, so values holding them go through ``json``.
 _ORJSON_INT = range(-(2**63), 2**63)
+# Options under which orjson refuses (TypeError) what it would otherwise write as a string.
+_EXACT_JSON = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
+               | orjson.OPT_PASSTHROUGH_DATACLASS)
+# Decoded ``fieldsV1`` documents by their JSON: the objects of one template, and one object
+# from write to write, carry the same ones.
+_DECODED_LIMIT = 1024
+_decoded: dict[bytes, FieldSet] = {}
 
 
 def field_element(name: str) -> str:
@@ -46,6 +54,18 @@ def _compact(value: Any) -> str:
     if _orjson_exact(value):
         return orjson.dumps(value).decode()
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def exact_json(value: Any) -> bytes | None:
+    """The value's JSON when it tells the value apart from every other JSON value, else None.
+
+    orjson writes NaN and infinities as ``null``: a value with a null in it gets None.
+    """
+    try:
+        encoded = orjson.dumps(value, option=_EXACT_JSON)
+    except TypeError:
+        return None
+    return None if b"null" in encoded else encoded
 
 
 def _orjson_exact(value: Any) -> bool:
@@ -81,8 +101,9 @@ def _element_string(element: str) -> str:
 class FieldSet:
     """An immutable set of field paths, stored as a tree of path elements.
 
-    A set shared by many objects (see ``walk.added_entries``) may keep its ``fieldsV1``
-    encoding: :meth:`to_fields_v1` then decodes a fresh copy instead of rebuilding it.
+    A set many objects share (one remembered by a create's walk, or decoded from
+    ``fieldsV1``) keeps its encoding: :meth:`to_fields_v1` then decodes a fresh copy
+    instead of rebuilding it.
     """
 
     __slots__ = ("_children", "_encoded", "_members")
@@ -197,6 +218,19 @@ class FieldSet:
     @classmethod
     def from_fields_v1(cls, data: Any) -> FieldSet:
         """Parse ``fieldsV1``; a malformed document raises ``ValueError``."""
+        key = exact_json(data)
+        if key is None:
+            return cls._parse_fields_v1(data)
+        found = _decoded.get(key)
+        if found is None:
+            found = cls._parse_fields_v1(data).keep_encoding()
+            if len(_decoded) >= _DECODED_LIMIT:
+                _decoded.clear()
+            _decoded[key] = found
+        return found
+
+    @classmethod
+    def _parse_fields_v1(cls, data: Any) -> FieldSet:
         if not isinstance(data, dict):
             raise ValueError("fieldsV1 must be a JSON object")
         members: set[str] = set()
@@ -209,7 +243,7 @@ class FieldSet:
                 raise ValueError(f"fieldsV1 entry {element!r} must be a JSON object")
             if not body or _MEMBER in body:
                 members.add(element)
-            child = cls.from_fields_v1(body)
+            child = cls._parse_fields_v1(body)
             if not child.empty():
                 children[element] = child
         return cls(members, children)

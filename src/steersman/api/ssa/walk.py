@@ -9,6 +9,11 @@
   (the Go types' non-pointer structs are never "added" upstream).
 * :func:`with_named_fields` — a set in which every named field with owned children is a
   member too, so that removing it removes the whole field (``EnsureNamedFieldsAreMembers``).
+
+Every write compares, so two shortcuts keep it cheap without changing a result: a create
+(nothing compared with the new object) builds its ``added`` set in one walk whose top levels
+are remembered by their exact JSON, and an update skips the top-level values it left as
+they were.
 """
 
 from __future__ import annotations
@@ -17,12 +22,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from steersman.api.ssa.fieldpath import (
     FieldSet,
     FieldSetBuilder,
     Path,
+    exact_json,
     field_element,
     index_element,
     key_element,
@@ -31,6 +35,8 @@ from steersman.api.ssa.fieldpath import (
 from steersman.api.ssa.typeinfo import TypeNode
 
 _MISSING: Any = object()
+# How deep an update's comparison first checks whether a whole value is unchanged.
+_SAME_JSON_DEPTH = 3
 FieldFilter = Callable[[FieldSet], FieldSet]
 
 
@@ -94,6 +100,8 @@ class _Comparer:
         self.removed = FieldSetBuilder()
 
     def compare(self, lhs: Any, rhs: Any, node: TypeNode, path: Path) -> None:
+        if len(path) < _SAME_JSON_DEPTH and _same_json(lhs, rhs):
+            return  # an update rarely touches every part of an object: skip the equal ones
         kind = node.kind_for(rhs if rhs is not _MISSING else lhs)
         if kind == "list" and self._lists(lhs, rhs, node):
             self._list_items(lhs, rhs, node, path)
@@ -145,6 +153,17 @@ class _Comparer:
                          (*path, field_element(name)))
 
 
+def _same_json(lhs: Any, rhs: Any) -> bool:
+    """Whether two objects or arrays are the same JSON, so that nothing below them changed.
+
+    ``==`` alone is not enough (``1 == 1.0 == True``); equal encodings are.
+    """
+    if type(lhs) is not type(rhs) or type(lhs) not in (dict, list) or lhs != rhs:
+        return False
+    encoded = exact_json(lhs)
+    return encoded is not None and encoded == exact_json(rhs)
+
+
 def _unique(node: TypeNode, items: list[Any]) -> bool:
     elements = [element for element, _ in list_elements(node, items)]
     return len(set(elements)) == len(elements)
@@ -172,8 +191,6 @@ def _granular_map(value: dict[str, Any], node: TypeNode) -> bool:
 Added = tuple[bool, FieldSet | None]
 _REMEMBERED_LEVELS = 2
 _REMEMBERED_LIMIT = 1024
-_EXACT_JSON = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
-               | orjson.OPT_PASSTHROUGH_DATACLASS)
 _remembered: dict[tuple[TypeNode, bytes], Added] = {}
 
 
@@ -191,7 +208,7 @@ def _added(value: Any, node: TypeNode, levels: int = 0) -> Added:
 
 
 def _added_remembered(value: Any, node: TypeNode, levels: int) -> Added:
-    key = _json_key(value)
+    key = exact_json(value)
     if key is None:
         return _added(value, node, levels)
     found = _remembered.get((node, key))
@@ -202,16 +219,6 @@ def _added_remembered(value: Any, node: TypeNode, levels: int) -> Added:
             _remembered.clear()
         _remembered[(node, key)] = found
     return found
-
-
-def _json_key(value: Any) -> bytes | None:
-    """The value's JSON, when it tells the value apart from every other JSON value."""
-    try:
-        encoded = orjson.dumps(value, option=_EXACT_JSON)
-    except TypeError:
-        return None
-    # orjson writes NaN and infinities as null: a value with a null in it is not remembered.
-    return None if b"null" in encoded else encoded
 
 
 def _added_entries(value: dict[str, Any], node: TypeNode, levels: int = 0) -> FieldSet:

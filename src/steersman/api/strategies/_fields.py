@@ -12,6 +12,7 @@ of name validators and the lead may fold these into it.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
@@ -42,6 +43,22 @@ _QNAME_MSG = ("must consist of alphanumeric characters, '-', '_' or '.', and mus
 FIELD_IMMUTABLE = "field is immutable"
 NEGATIVE = "must be greater than or equal to 0"
 TOTAL_ANNOTATION_SIZE = 256 * 1024
+_REMEMBERED_ANSWERS = 4096
+
+
+def _remembered(check: Check) -> Check:
+    """``check`` with its answers remembered: they depend on the string alone, and every
+    write of a kind checks the same label keys, values and names again."""
+
+    @functools.lru_cache(maxsize=_REMEMBERED_ANSWERS)
+    def answer(value: str) -> tuple[str, ...]:
+        return tuple(check(value))
+
+    @functools.wraps(check)
+    def remembered(value: str) -> list[str]:
+        return list(answer(value)) if type(value) is str else check(value)
+
+    return remembered
 
 
 def regex_error(msg: str, fmt: str, *examples: str) -> str:
@@ -59,6 +76,7 @@ def range_error(lo: int, hi: int) -> str:
     return f"must be between {lo} and {hi}, inclusive"
 
 
+@_remembered
 def is_dns1123_label(value: str) -> list[str]:
     errs = [max_len_error(63)] if len(value) > 63 else []
     if not _LABEL_RE.match(value):
@@ -72,6 +90,7 @@ def is_dns1123_label(value: str) -> list[str]:
     return errs
 
 
+@_remembered
 def is_dns1123_subdomain(value: str) -> list[str]:
     errs = [max_len_error(253)] if len(value) > 253 else []
     if not _SUBDOMAIN_RE.match(value):
@@ -99,6 +118,7 @@ def is_path_segment_name(value: str) -> list[str]:
     return [f"may not contain '{c}'" for c in "/%" if c in value]
 
 
+@_remembered
 def is_qualified_name(value: str) -> list[str]:
     parts = value.split("/")
     if len(parts) > 2:
@@ -122,6 +142,7 @@ def is_qualified_name(value: str) -> list[str]:
     return errs
 
 
+@_remembered
 def is_label_value(value: str) -> list[str]:
     errs = [max_len_error(63)] if len(value) > 63 else []
     if not _LABEL_VALUE_RE.match(value):

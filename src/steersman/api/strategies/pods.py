@@ -186,8 +186,9 @@ def _add_positive(totals: dict[str, Fraction], resource_list: dict[str, Any]) ->
     found: set[str] = set()
     for name in _QOS_RESOURCES:
         value = parse_quantity(resource_list.get(name))
-        if value is not None and value > 0:
-            totals[name] = totals.get(name, Fraction(0)) + value
+        if value is not None and value.numerator > 0:
+            total = totals.get(name)
+            totals[name] = value if total is None else total + value
             found.add(name)
     return found
 

@@ -11,7 +11,7 @@ Modules, from pure to I/O:
 
 * :mod:`.config` — :class:`HollowConfig` and the flag parsers;
 * :mod:`.node_object`, :mod:`.pod_status` — pure builders of Node, Lease and pod status;
-* :mod:`.addresses` — per-node pod IP pools;
+* :mod:`steersman.kubelet.addresses` — per-node pod IP pools (shared with the agent);
 * :mod:`.registration` — create/resume a Node, create/renew its Lease;
 * :mod:`.heartbeats` — the timer heap that renews Leases and refreshes status;
 * :mod:`.pods` — the pod informer and the workers that write pod status and delete pods;

@@ -30,8 +30,9 @@ from steersman.api.errors import StatusError
 from steersman.api.meta import now_rfc3339
 from steersman.client import NODES, Client, Clock, PatchType, ServerUnreachable
 from steersman.kubelet.hollow.config import HollowConfig
-from steersman.kubelet.hollow.node_object import heartbeat_patch
-from steersman.kubelet.hollow.registration import HollowNode, write_lease
+from steersman.kubelet.hollow.registration import HollowNode
+from steersman.kubelet.lease import write_lease
+from steersman.kubelet.node_status import heartbeat_patch
 
 log = logging.getLogger(__name__)
 

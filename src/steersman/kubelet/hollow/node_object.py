@@ -15,30 +15,27 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from steersman.api.meta import micro_time
 from steersman.kubelet.hollow.config import HollowConfig
+from steersman.kubelet.node_status import (
+    KUBELET_PORT,
+    KUBELET_VERSION,
+    LEASE_NAMESPACE,
+    build_lease,
+    heartbeat_patch,
+    machine_id,
+    node_conditions,
+)
 
 Object = dict[str, Any]
 
-KUBELET_VERSION = "v1.32.4"
 RUNTIME_VERSION = "steersman-hollow://0.1"
 KERNEL_VERSION = "6.1.0-hollow"
 OS_IMAGE = "steersman hollow node"
-KUBELET_PORT = 10250
 INSTANCE_TYPE = "hollow"
-LEASE_NAMESPACE = "kube-node-lease"
-_NAMESPACE_UUID = uuid.UUID("5f6c2f4e-8a1b-4d0e-9c3a-2b7e6d1f0a94")
 
-# (type, status, reason, message) — kubelet's wording (pkg/kubelet/nodestatus/setters.go);
-# NetworkUnavailable is the route controller's, as kwok posts it.
-_CONDITIONS = (
-    ("NetworkUnavailable", "False", "RouteCreated", "RouteController created a route"),
-    ("MemoryPressure", "False", "KubeletHasSufficientMemory",
-     "kubelet has sufficient memory available"),
-    ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-    ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-    ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
-)
+__all__ = ["KUBELET_PORT", "KUBELET_VERSION", "LEASE_NAMESPACE", "NodeIdentity", "build_lease",
+           "build_node", "heartbeat_patch", "machine_id", "node_conditions", "node_info",
+           "node_labels", "node_status", "resumed_node"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +48,6 @@ class NodeIdentity:
     boot_id: str
 
 
-def machine_id(name: str) -> str:
-    """A stable machine ID (32 hex digits, like /etc/machine-id) derived from the name."""
-    return uuid.uuid5(_NAMESPACE_UUID, name).hex
-
-
 def node_labels(config: HollowConfig, name: str) -> dict[str, str]:
     """The labels a kubelet sets on its Node, then the ``--labels`` of the process."""
     arch = config.architecture
@@ -64,13 +56,6 @@ def node_labels(config: HollowConfig, name: str) -> dict[str, str]:
         "kubernetes.io/arch": arch, "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
         "node.kubernetes.io/instance-type": INSTANCE_TYPE, **config.labels,
     }
-
-
-def node_conditions(now: str, *, since: str | None = None) -> list[Object]:
-    """The healthy conditions, heartbeat ``now``; ``since`` keeps the transition times."""
-    return [{"type": kind, "status": status, "reason": reason, "message": message,
-             "lastHeartbeatTime": now, "lastTransitionTime": since or now}
-            for kind, status, reason, message in _CONDITIONS]
 
 
 def node_info(config: HollowConfig, identity: NodeIdentity) -> Object:
@@ -119,22 +104,3 @@ def resumed_node(existing: Object, config: HollowConfig, identity: NodeIdentity,
     return {**existing, "status": node_status(config, identity, now)}
 
 
-def heartbeat_patch(now: str, since: str) -> Object:
-    """The merge patch of a periodic status refresh: the conditions, heartbeat ``now``."""
-    return {"status": {"conditions": node_conditions(now, since=since)}}
-
-
-def build_lease(name: str, *, node_uid: str, duration_seconds: int, now_seconds: float,
-                resource_version: str = "") -> Object:
-    """The node's Lease in ``kube-node-lease``, owned by its Node, renewed at ``now``."""
-    metadata: Object = {"name": name, "namespace": LEASE_NAMESPACE}
-    if node_uid:
-        metadata["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": name,
-                                        "uid": node_uid}]
-    if resource_version:
-        metadata["resourceVersion"] = resource_version
-    return {
-        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": metadata,
-        "spec": {"holderIdentity": name, "leaseDurationSeconds": duration_seconds,
-                 "renewTime": micro_time(now_seconds)},
-    }

@@ -3,9 +3,7 @@
 :func:`new_hollow_node` derives a node's name, address and pod range from its index;
 :func:`register` creates the Node with its status (as a kubelet does) or, when a Node of
 that name exists, resumes it — a fresh status, labels and spec kept as they are;
-:func:`write_lease` creates or renews the node's Lease in ``kube-node-lease``, keeping the
-resourceVersion of its last write so a renewal is one conditional PUT (kubelet's lease
-controller does the same), re-reading only after a conflict.
+:func:`~steersman.kubelet.lease.write_lease` (shared with the agent) then keeps its Lease.
 """
 
 from __future__ import annotations
@@ -15,16 +13,10 @@ import uuid
 from dataclasses import dataclass
 
 from steersman.api.errors import StatusError
-from steersman.client import LEASES, NODES, Client
-from steersman.kubelet.hollow.addresses import PodAddressPool
+from steersman.client import NODES, Client
+from steersman.kubelet.addresses import PodAddressPool
 from steersman.kubelet.hollow.config import HollowConfig, pod_cidr
-from steersman.kubelet.hollow.node_object import (
-    LEASE_NAMESPACE,
-    NodeIdentity,
-    build_lease,
-    build_node,
-    resumed_node,
-)
+from steersman.kubelet.hollow.node_object import NodeIdentity, build_node, resumed_node
 
 _RESUME_ATTEMPTS = 5
 
@@ -79,48 +71,3 @@ async def _resume(client: Client, config: HollowConfig, node: HollowNode,
                 raise
     raise RuntimeError(f"node {node.name}: status kept conflicting after "
                        f"{_RESUME_ATTEMPTS} attempts")
-
-
-async def write_lease(client: Client, node: HollowNode, *, duration_seconds: int,
-                      now_seconds: float) -> None:
-    """Renew (or create) the node's Lease with ``renewTime`` = now."""
-    if not node.lease_version:
-        await _create_lease(client, node, duration_seconds, now_seconds)
-        return
-    try:
-        await _put_lease(client, node, duration_seconds, now_seconds)
-    except StatusError as err:
-        if err.code == 404:
-            node.lease_version = ""
-            await _create_lease(client, node, duration_seconds, now_seconds)
-        elif err.code == 409:
-            await _refresh_version(client, node)
-            await _put_lease(client, node, duration_seconds, now_seconds)
-        else:
-            raise
-
-
-async def _create_lease(client: Client, node: HollowNode, duration: int, now: float) -> None:
-    lease = build_lease(node.name, node_uid=node.uid, duration_seconds=duration,
-                        now_seconds=now)
-    try:
-        created = await client.create(LEASES, lease)
-    except StatusError as err:
-        if err.code != 409:
-            raise
-        await _refresh_version(client, node)
-        await _put_lease(client, node, duration, now)
-        return
-    node.lease_version = str(created["metadata"]["resourceVersion"])
-
-
-async def _put_lease(client: Client, node: HollowNode, duration: int, now: float) -> None:
-    lease = build_lease(node.name, node_uid=node.uid, duration_seconds=duration,
-                        now_seconds=now, resource_version=node.lease_version)
-    written = await client.update(LEASES, lease)
-    node.lease_version = str(written["metadata"]["resourceVersion"])
-
-
-async def _refresh_version(client: Client, node: HollowNode) -> None:
-    current = await client.get(LEASES, node.name, namespace=LEASE_NAMESPACE)
-    node.lease_version = str(current["metadata"]["resourceVersion"])

@@ -21,12 +21,8 @@ from steersman.client import Client, Clock, SystemClock
 from steersman.kubelet.hollow.config import HollowConfig
 from steersman.kubelet.hollow.heartbeats import Heartbeats
 from steersman.kubelet.hollow.pods import HollowPods
-from steersman.kubelet.hollow.registration import (
-    HollowNode,
-    new_hollow_node,
-    register,
-    write_lease,
-)
+from steersman.kubelet.hollow.registration import HollowNode, new_hollow_node, register
+from steersman.kubelet.lease import write_lease
 
 T = TypeVar("T")
 

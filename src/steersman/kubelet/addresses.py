@@ -1,4 +1,7 @@
-"""Pod IPs for one hollow node: the lowest free address of its /24, unique per node.
+"""Pod IPs for one node: the lowest free address of its /24, unique per node.
+
+Shared by hollow nodes and the node agent (host network mode hands each pod an address of
+the node's loopback /24, ``127.42.<node>.<n>``).
 
 The node's InternalIP is the block's ``.1``; pods get ``.2`` to ``.254``. A pool remembers
 which pod (by UID) holds which address, so a pod that is already Running when the process

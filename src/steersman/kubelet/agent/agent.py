@@ -1,0 +1,102 @@
+"""``NodeAgent``: register the node, adopt what the runtime runs, then run the pods.
+
+Start-up order, so a restarted agent changes nothing that runs: register (or resume) the
+Node — retried with capped back-off while the API server is away —, start the pod informer
+(``spec.nodeName=<node>``), wait for its first list, claim the pod IPs recorded on the
+runtime's sandboxes, seed the status writer with the statuses the API already shows,
+start one worker per pod (each finds its sandbox and containers running and only resumes
+probing, readiness seeded from the API), and remove the containers of pods deleted
+meanwhile. Then the heartbeat, the status writer, the informer and the workers run until
+cancelled; cancelling leaves every container running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from steersman.api.errors import StatusError
+from steersman.client import PODS, Client, Clock, Informer, ServerUnreachable
+from steersman.kubelet.agent.config import AgentConfig
+from steersman.kubelet.agent.context import AgentContext
+from steersman.kubelet.agent.cri import POD_IP_ANNOTATION, POD_UID_LABEL, Runtime
+from steersman.kubelet.agent.node import NodeHeartbeat
+from steersman.kubelet.agent.workers import PodWorkers
+
+log = logging.getLogger(__name__)
+Object = dict[str, Any]
+_REGISTER_RETRY_BASE, _REGISTER_RETRY_CAP = 0.5, 30.0
+
+
+class NodeAgent:
+    """One node: its heartbeat, its pod informer and its pod workers."""
+
+    def __init__(self, client: Client, runtime: Runtime, config: AgentConfig, *,
+                 clock: Clock) -> None:
+        self.ctx = AgentContext.build(client, runtime, config, clock=clock)
+        self.heartbeat = NodeHeartbeat(client, config,
+                                       runtime=f"{runtime.name}://{runtime.version}",
+                                       clock=clock)
+        self.informer = Informer(client, PODS, field_selector=f"spec.nodeName={config.node_name}",
+                                 clock=clock)
+        self.workers = PodWorkers(self.ctx)
+        self._adopted = False
+        self.informer.add_handlers(on_add=self._seen, on_update=lambda _old, new: self._seen(new),
+                                   on_delete=self._gone)
+
+    async def register(self) -> None:
+        """Register the Node, retrying with capped back-off while the server is away."""
+        delay = _REGISTER_RETRY_BASE
+        while True:
+            try:
+                await self.heartbeat.register()
+            except (ServerUnreachable, OSError) as err:
+                log.warning("cannot register node yet (%s); retrying in %.1f s", err, delay)
+            except StatusError as err:
+                if err.code < 500:
+                    raise
+                log.warning("cannot register node yet (%s); retrying in %.1f s", err, delay)
+            else:
+                self.ctx.allocatable = self.heartbeat.allocatable
+                return
+            await self.ctx.clock.sleep(delay)
+            delay = min(delay * 2, _REGISTER_RETRY_CAP)
+
+    async def run(self) -> None:
+        """Adopt, then run everything until cancelled."""
+        informer = asyncio.create_task(self.informer.run())
+        try:
+            await self.informer.wait_synced()
+            await self._adopt()
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.heartbeat.run())
+                group.create_task(self.ctx.statuses.run())
+                await informer
+        finally:
+            informer.cancel()
+            await self.workers.stop()
+
+    async def _adopt(self) -> None:
+        runtime = self.ctx.runtime
+        for sandbox in await runtime.list_pod_sandboxes():
+            ip, uid = sandbox.annotations.get(POD_IP_ANNOTATION), sandbox.labels.get(POD_UID_LABEL)
+            if ip and uid and sandbox.ready:
+                self.ctx.addresses.claim(uid, ip)
+        pods = self.informer.indexer.list()
+        self._adopted = True  # from here on, events go straight to the workers
+        for pod in pods:
+            if pod.get("status"):
+                self.ctx.statuses.seed(str(pod["metadata"]["uid"]), pod["status"])
+            self.workers.update(pod)
+        removed = await self.workers.remove_orphans({str(p["metadata"]["uid"]) for p in pods})
+        log.info("node %s: %d pods adopted, %d orphaned pods removed",
+                 self.ctx.config.node_name, len(pods), removed)
+
+    def _seen(self, pod: Object) -> None:
+        if self._adopted:
+            self.workers.update(pod)
+
+    def _gone(self, pod: Object) -> None:
+        if self._adopted:
+            self.workers.remove(pod)
