@@ -21,6 +21,7 @@ from steersman.apiserver import negotiation as neg
 from steersman.apiserver.authn import Authenticator, UserInfo
 from steersman.apiserver.generic import GenericRegistry
 from steersman.apiserver.handlers import ResourceHandlers
+from steersman.apiserver.nodeproxy import NodeProxy
 from steersman.apiserver.oidc import OIDC_PATHS, OIDCDiscovery
 from steersman.apiserver.openapi_routes import OpenAPIRoutes
 from steersman.apiserver.requestinfo import RequestInfo, parse_resource_path
@@ -47,7 +48,8 @@ _PUBLIC = ("/healthz", "/livez", "/readyz", "/version")
 class APIServer:
     def __init__(self, *, resources: Registry, registry: GenericRegistry, cache: WatchCache,
                  authenticator: Authenticator | None, server_address: str,
-                 service_accounts: ServiceAccountTokens | None = None) -> None:
+                 service_accounts: ServiceAccountTokens | None = None,
+                 node_proxy: NodeProxy | None = None) -> None:
         self.resources = resources
         self.registry = registry
         self.cache = cache
@@ -56,7 +58,8 @@ class APIServer:
         self.handlers = ResourceHandlers(registry)
         self.watches = WatchHandler(cache)
         self.subresources = Subresources(registry, self.handlers, None if (
-            service_accounts is None) else TokenRequests(registry, service_accounts))
+            service_accounts is None) else TokenRequests(registry, service_accounts),
+            node_proxy=node_proxy)
         self.reviews = Reviews(authenticator)
         self.oidc = None if service_accounts is None else OIDCDiscovery(
             service_accounts, server_address=server_address)

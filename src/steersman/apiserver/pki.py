@@ -16,6 +16,12 @@ Contract:
 * :func:`server_ssl_context` builds the API server's TLS context: TLS 1.2+, ECDHE-AEAD
   ciphers, client certificates optional but verified against the CA, so aiohttp exposes
   them through ``request.transport.get_extra_info("peercert")`` for :mod:`.authn`.
+* :func:`issue_serving_certificate` signs a serving certificate for other hosts — a node
+  agent's streaming server on port 10250, whose SANs must name the address the API server
+  dials (the Node's InternalIP). :func:`kubelet_client_ssl_context` is the API server's side
+  of that hop: it presents ``apiserver-kubelet-client.crt`` (CN
+  ``kube-apiserver-kubelet-client``, O ``system:masters``, kept and renewed like the admin
+  certificate) and trusts only the cluster CA, hostname checked.
 * :func:`ensure_admin_token` keeps a random bearer token for the admin in ``admin.token``.
 * :func:`ensure_service_account_key` keeps the P-256 key service-account tokens are signed
   with in ``sa.key`` (0600); like the CA key, an unreadable one is an error, never replaced,
@@ -53,6 +59,7 @@ CA_COMMON_NAME = "steersman-ca"
 ADMIN_COMMON_NAME = "steersman-admin"
 ADMIN_ORGANIZATION = "system:masters"
 SERVER_COMMON_NAME = "steersman-apiserver"
+KUBELET_CLIENT_COMMON_NAME = "kube-apiserver-kubelet-client"
 DEFAULT_SANS: tuple[str, ...] = (
     "127.0.0.1",
     "::1",
@@ -423,6 +430,54 @@ def issue_client_certificate(
         clock=clock,
     )
     return _cert_pem(cert), _key_pem(key)
+
+
+def issue_serving_certificate(
+    pki: Pki,
+    *,
+    common_name: str,
+    hosts: Sequence[str],
+    days: int = LEAF_DAYS,
+    clock: Clock = time.time,
+) -> tuple[bytes, bytes]:
+    """A new serving certificate for ``hosts`` (IPs or names) signed by the CA: (cert, key)."""
+    if not hosts:
+        raise ValueError("a serving certificate needs at least one host")
+    cert, key = _leaf(
+        _load_authority(pki),
+        subject=_name(common_name),
+        usage=ExtendedKeyUsageOID.SERVER_AUTH,
+        sans=list(dict.fromkeys(_san(host) for host in hosts)),
+        days=days,
+        clock=clock,
+    )
+    return _cert_pem(cert), _key_pem(key)
+
+
+def _ensure_kubelet_client(pki: Pki, *, clock: Clock) -> tuple[Path, Path]:
+    cert_path = pki.directory / "apiserver-kubelet-client.crt"
+    key_path = pki.directory / "apiserver-kubelet-client.key"
+    with _locked(pki.directory):
+        authority = _load_authority(pki)
+        if _usable_leaf(cert_path, key_path, authority, clock=clock) is None:
+            cert, key = _leaf(
+                authority,
+                subject=_name(KUBELET_CLIENT_COMMON_NAME, [ADMIN_ORGANIZATION]),
+                usage=ExtendedKeyUsageOID.CLIENT_AUTH,
+                days=LEAF_DAYS,
+                clock=clock,
+            )
+            _write_pair(cert_path, key_path, cert, key)
+    return cert_path, key_path
+
+
+def kubelet_client_ssl_context(pki: Pki, *, clock: Clock = time.time) -> ssl.SSLContext:
+    """The API server's TLS context for node agents: its kubelet-client certificate, CA only."""
+    cert_path, key_path = _ensure_kubelet_client(pki, clock=clock)
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(pki.ca_cert))
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(certfile=cert_path, keyfile=key_path)
+    return context
 
 
 def ca_hash(pki: Pki) -> str:

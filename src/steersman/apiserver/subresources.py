@@ -6,8 +6,9 @@ writes ``spec.replicas`` (a custom resource: its CRD's replica paths) through an
 node of an unbound pod; ``pods/eviction`` deletes a pod unless a PodDisruptionBudget
 forbids it (429; :mod:`.eviction` checks and spends the budget); ``serviceaccounts/token``
 issues a token (:mod:`.tokenrequest`).
-Streaming subresources (log, exec, attach, portforward) need a node agent to serve them;
-until a pod's node answers, they say so with a clear Status.
+Streaming subresources (log, exec, attach, portforward) are relayed to the pod's node agent
+by :mod:`.nodeproxy`; without one (no PKI to authenticate to nodes) and for ``proxy``, they
+say so with a clear Status.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from steersman.apiserver import negotiation as neg
 from steersman.apiserver.eviction import EvictionBudgets
 from steersman.apiserver.generic import DeleteOptions, GenericRegistry
 from steersman.apiserver.handlers import ResourceHandlers, dry_run, success_status
+from steersman.apiserver.nodeproxy import NodeProxy
 from steersman.apiserver.patching import JSON_PATCH, MERGE_PATCH, STRATEGIC, patched
 from steersman.apiserver.requestinfo import RequestInfo
 from steersman.apiserver.tokenrequest import TokenRequests
@@ -35,10 +37,12 @@ _STREAMING = ("log", "exec", "attach", "portforward", "proxy")
 
 class Subresources:
     def __init__(self, registry: GenericRegistry, handlers: ResourceHandlers,
-                 tokens: TokenRequests | None = None) -> None:
+                 tokens: TokenRequests | None = None, node_proxy: NodeProxy | None = None,
+                 ) -> None:
         self._registry = registry
         self._handlers = handlers
         self._tokens = tokens
+        self._node_proxy = node_proxy
 
     async def dispatch(self, request: web.Request, info: ResourceInfo,
                        ri: RequestInfo) -> web.StreamResponse:
@@ -61,7 +65,7 @@ class Subresources:
         if ri.subresource == "finalize" and method == "PUT":
             return await self._handlers.update(request, info, ri)
         if ri.subresource in _STREAMING:
-            return await self._streaming(info, ri)
+            return await self._streaming(request, info, ri)
         raise errors.method_not_allowed(method, f"{info.plural}/{ri.subresource}")
 
     async def _token(self, request: web.Request, info: ResourceInfo,
@@ -156,12 +160,15 @@ class Subresources:
         status["code"] = 201
         return neg.json_response(status, 201)
 
-    async def _streaming(self, info: ResourceInfo, ri: RequestInfo) -> web.StreamResponse:
+    async def _streaming(self, request: web.Request, info: ResourceInfo,
+                         ri: RequestInfo) -> web.StreamResponse:
         pod = await self._registry.get(info, ri.namespace, ri.name)
         node = pod.get("spec", {}).get("nodeName")
         if not node:
             raise errors.bad_request(
                 f"pod {ri.name} does not have a host assigned")
+        if self._node_proxy is not None and ri.subresource != "proxy":
+            return await self._node_proxy.serve(request, pod, ri)
         raise errors.service_unavailable(
             f"{ri.subresource} for pod {ri.namespace}/{ri.name} needs the node agent on node "
             f'"{node}", and this server cannot reach a node agent there yet')

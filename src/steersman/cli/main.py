@@ -17,6 +17,7 @@ import click
 from rich.console import Console
 
 from steersman import __version__
+from steersman.cli.agent import agent
 from steersman.cli.hollow import hollow_nodes
 from steersman.cli.image import image
 from steersman.server.controlplane import ControlPlane, ServerConfig, default_data_dir
@@ -129,3 +130,4 @@ async def _wait_for_signal() -> None:
 
 main.add_command(hollow_nodes)
 main.add_command(image)
+main.add_command(agent)

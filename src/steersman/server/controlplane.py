@@ -25,10 +25,12 @@ from steersman.apiserver.bootstrap import ensure_builtin_objects
 from steersman.apiserver.crd import CustomResourceAdmission, CustomResourceDefinitions
 from steersman.apiserver.generic import GenericRegistry
 from steersman.apiserver.kubeconfig import write_kubeconfig
+from steersman.apiserver.nodeproxy import NodeProxy
 from steersman.apiserver.pki import (
     ensure_admin_token,
     ensure_pki,
     ensure_service_account_key,
+    kubelet_client_ssl_context,
     server_ssl_context,
 )
 from steersman.apiserver.priority_admission import PriorityAdmission
@@ -139,7 +141,14 @@ class ControlPlane:
         return APIServer(resources=resources, registry=registry, cache=self.cache,
                          authenticator=self._authenticator(tokens, registry),
                          server_address=f"{_advertise_ip(self.config.bind_address)}:{self.port}",
-                         service_accounts=tokens)
+                         service_accounts=tokens, node_proxy=self._node_proxy(registry))
+
+    def _node_proxy(self, registry: GenericRegistry) -> NodeProxy | None:
+        """Relays pod logs, exec, attach and port-forward to node agents (HTTPS only)."""
+        if self.config.insecure_http:
+            return None
+        pki = ensure_pki(self.config.data_dir / "pki", hosts=_sans(self.config.bind_address))
+        return NodeProxy(registry, kubelet_client_ssl_context(pki))
 
     def _authenticator(self, tokens: ServiceAccountTokens,
                        registry: GenericRegistry) -> Authenticator | None:

@@ -61,7 +61,7 @@ class RegistryClient:
 
     def __init__(self, store: ImageStore, *, platform: Platform | None = None,
                  insecure: frozenset[str] = frozenset(), timeout: float = 30.0) -> None:
-        self._store = store
+        self.store = store
         self._platform = platform or host_platform()
         self._insecure = insecure
         self._timeout = aiohttp.ClientTimeout(total=None, connect=timeout,
@@ -100,30 +100,30 @@ class RegistryClient:
                                    f"{exc.os_error.strerror or exc}") from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _RegistryFailure(f"registry {ref.domain}: {exc or type(exc).__name__}") from exc
-        record = self._store.add(str(ref), digest=fetched.digest, manifest=fetched.manifest,
+        record = self.store.add(str(ref), digest=fetched.digest, manifest=fetched.manifest,
                                  manifest_digest=fetched.manifest_digest)
-        await asyncio.to_thread(self._store.rootfs, record)
+        await asyncio.to_thread(self.store.rootfs, record)
         return record
 
     async def _resolve(self, repository: _Repository, ref: Reference) -> _Fetched:
         body, digest, content_type = await repository.manifest(ref.target)
-        self._store.blobs.put(body, digest=digest)
+        self.store.blobs.put(body, digest=digest)
         parsed = parse_manifest(body, content_type)
         if isinstance(parsed, Manifest):
             return _Fetched(digest, parsed, digest)
         entry = select_platform(parsed, self._platform)
         child, child_digest, child_type = await repository.manifest(entry.digest)
-        self._store.blobs.put(child, digest=child_digest)
+        self.store.blobs.put(child, digest=child_digest)
         manifest = parse_manifest(child, child_type)
         if isinstance(manifest, Index):
             raise _RegistryFailure(f"nested index {entry.digest} is not supported")
         return _Fetched(digest, manifest, child_digest)
 
     async def _blob(self, repository: _Repository, descriptor: Descriptor) -> None:
-        if self._store.blobs.has(descriptor.digest):
+        if self.store.blobs.has(descriptor.digest):
             return
-        with self._store.ingest():
-            await repository.blob(self._store, descriptor)
+        with self.store.ingest():
+            await repository.blob(self.store, descriptor)
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:

@@ -5,9 +5,10 @@ Layout under the store directory (``<data-dir>/agent/images`` by default):
 * ``blobs/sha256/<hex>`` — manifests, configs and layers (:mod:`.blobs`);
 * ``images.json`` — records: normalised name → manifest digest, config, layers, size,
   created and last-used times; rewritten atomically under ``images.lock``;
-* ``rootfs/<config hex>`` — an image's layers applied in order, shared read-only by its
-  containers (:mod:`.layers`), built in ``tmp/`` and renamed into place;
-* ``leases/<config hex>/<key>`` — which container directories use that rootfs
+* ``rootfs/<layers key>`` — an image's layers applied in order, shared read-only by its
+  containers (:mod:`.layers`), built in ``tmp/`` and renamed into place; the key is the
+  sha256 of the layer digests, so images with the same layers share one directory;
+* ``leases/<layers key>/<key>`` — which container directories use that rootfs
   (:func:`ImageStore.prepare_rootfs`), so that ``rm`` and :meth:`ImageStore.gc` never pull
   a rootfs from under a running container.
 
@@ -32,7 +33,7 @@ from typing import Any
 
 from steersman.client import Clock, SystemClock
 from steersman.kubelet.images import rootfs as rootfs_mounts
-from steersman.kubelet.images.blobs import BlobStore, split_digest
+from steersman.kubelet.images.blobs import BlobStore
 from steersman.kubelet.images.errors import ImageNotFound
 from steersman.kubelet.images.layers import apply_layer
 from steersman.kubelet.images.manifests import Descriptor, ImageConfig, Manifest, parse_config
@@ -57,6 +58,12 @@ class ImageRecord:
     def image_id(self) -> str:
         """``repository@digest``: what containerStatuses[].imageID shows."""
         return parse_reference(self.name).with_digest(self.digest)
+
+    @property
+    def rootfs_key(self) -> str:
+        """Names the unpacked rootfs: the hex sha256 of the layer digests, in order."""
+        return hashlib.sha256("\n".join(layer.digest for layer in self.layers)
+                              .encode()).hexdigest()
 
     @property
     def blobs(self) -> tuple[str, ...]:
@@ -150,13 +157,13 @@ class ImageStore:
 
     def _kept(self, record: ImageRecord, keep: set[str]) -> bool:
         names = {record.name, record.image_id, record.digest, record.config_digest}
-        return bool(names & keep) or self._in_use(record.config_digest)
+        return bool(names & keep) or self._in_use(record.rootfs_key)
 
     # rootfs
 
     def rootfs(self, record: ImageRecord) -> Path:
         """The image's unpacked, shared rootfs; applied from its layers on first use."""
-        target = self.root / "rootfs" / split_digest(record.config_digest)[1]
+        target = self.root / "rootfs" / record.rootfs_key
         if target.is_dir():
             return target
         with self.ingest():
@@ -177,7 +184,7 @@ class ImageStore:
         """A writable rootfs for one container: overlay on the image rootfs, else a copy."""
         record = image if isinstance(image, ImageRecord) else self.require(image)
         lower = self.rootfs(record)
-        lease = self._lease_path(record.config_digest, container_dir)
+        lease = self.root / "leases" / record.rootfs_key / _lease_key(container_dir)
         lease.parent.mkdir(parents=True, exist_ok=True)
         lease.write_text(str(container_dir))
         self.touch(record)
@@ -201,9 +208,9 @@ class ImageStore:
     def prune(self) -> None:
         """Delete blobs and rootfs directories that no image record refers to."""
         records = self._load().values()
-        configs = {split_digest(record.config_digest)[1] for record in records}
+        keys = {record.rootfs_key for record in records}
         for directory in (self.root / "rootfs").iterdir():
-            if directory.name not in configs and not self._in_use(f"sha256:{directory.name}"):
+            if directory.name not in keys and not self._in_use(directory.name):
                 shutil.rmtree(directory, ignore_errors=True)
         wanted = {blob for record in records for blob in record.blobs}
         try:
@@ -213,8 +220,8 @@ class ImageStore:
         except BlockingIOError:
             return
 
-    def _in_use(self, config_digest: str) -> bool:
-        leases = self.root / "leases" / split_digest(config_digest)[1]
+    def _in_use(self, rootfs_key: str) -> bool:
+        leases = self.root / "leases" / rootfs_key
         if not leases.is_dir():
             return False
         live = False
@@ -224,10 +231,6 @@ class ImageStore:
             else:
                 lease.unlink(missing_ok=True)
         return live
-
-    def _lease_path(self, config_digest: str, container_dir: Path) -> Path:
-        hexdigest = split_digest(config_digest)[1]
-        return self.root / "leases" / hexdigest / _lease_key(container_dir)
 
     # persistence
 

@@ -110,15 +110,15 @@ async def test_init_containers_then_containers_then_success(setup: Any) -> None:
 
 
 async def test_deletion_runs_pre_stop_then_stops_and_deletes_with_a_uid(setup: Any) -> None:
-    clock, runtime, api, ctx = setup
+    _clock, runtime, api, ctx = setup
     workers = PodWorkers(ctx)
     hooked = container("app", lifecycle={"preStop": {"exec": {"command": ["cleanup"]}}})
     spec = pod(hooked, terminationGracePeriodSeconds=5)
     workers.update(spec)
     await settle(ctx)
     cid = runtime.running("app")[0].id
-    deleting = {**spec, "metadata": {**spec["metadata"], "deletionTimestamp": "2030-01-01T00:00:00Z",
-                                     "deletionGracePeriodSeconds": 5}}
+    deleting = {**spec, "metadata": {**spec["metadata"], "deletionGracePeriodSeconds": 5,
+                                     "deletionTimestamp": "2030-01-01T00:00:00Z"}}
     workers.update(deleting)
     await settle(ctx)
     assert runtime.calls.index(f"exec {cid} cleanup") < runtime.calls.index(
@@ -179,7 +179,7 @@ async def test_a_restarted_agent_adopts_running_containers(setup: Any) -> None:
 
 
 async def test_containers_of_pods_deleted_meanwhile_are_removed(setup: Any) -> None:
-    clock, runtime, api, ctx = setup
+    clock, runtime, _api, ctx = setup
     workers = PodWorkers(ctx)
     workers.update(pod())
     await settle(ctx)
