@@ -28,6 +28,7 @@ from steersman.kubelet.images import (
     credentials_from_secret,
     import_archive,
 )
+from steersman.kubelet.images.rootfs import release_rootfs
 from tests.integration.image_fixtures import (
     BuiltImage,
     build_image,
@@ -117,6 +118,13 @@ async def client(tmp_path: Path) -> AsyncIterator[RegistryClient]:
     await registry_client.close()
 
 
+@pytest.fixture
+def ctr(tmp_path: Path) -> Iterator[Path]:
+    """A container directory whose rootfs is released (unmounted) even when a test fails."""
+    yield tmp_path / "ctr"
+    release_rootfs(tmp_path / "ctr")
+
+
 def _assert_runs(rootfs: Path) -> None:
     assert (rootfs / "bin" / "busybox").is_file()
     assert os.readlink(rootfs / "bin" / "sh") == "busybox"
@@ -134,7 +142,8 @@ def _pull_secret(registry: str, user: str, password: str) -> dict[str, object]:
             "data": {".dockerconfigjson": base64.b64encode(config).decode()}}
 
 
-def test_import_oci_layout_and_docker_archive(image: BuiltImage, tmp_path: Path) -> None:
+def test_import_oci_layout_and_docker_archive(image: BuiltImage, tmp_path: Path,
+                                              ctr: Path) -> None:
     store = ImageStore(tmp_path / "images")
     oci = write_oci_layout(image, tmp_path / "oci.tar", name="example.test/tools/busybox:oci")
     docker = write_docker_archive(image, tmp_path / "docker.tar", tag="busybox:docker")
@@ -146,11 +155,11 @@ def test_import_oci_layout_and_docker_archive(image: BuiltImage, tmp_path: Path)
     assert from_docker.config_digest == from_oci.config_digest
     assert store.config(from_oci).cmd == ("sh",)
     _assert_runs(store.rootfs(from_oci))
-    container = store.prepare_rootfs(from_docker, tmp_path / "ctr")
+    container = store.prepare_rootfs(from_docker, ctr)
     _assert_runs(container)
     store.remove(from_oci.name)
     assert store.rootfs(from_docker).is_dir(), "shared rootfs kept while still named"
-    store.release_rootfs(tmp_path / "ctr")
+    store.release_rootfs(ctr)
     store.remove(from_docker.name)
     assert not list((tmp_path / "images" / "blobs" / "sha256").iterdir())
 

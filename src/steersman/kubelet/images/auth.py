@@ -87,7 +87,9 @@ class Authorizer:
             "Authorization": basic_header(self._credential)}
         async with self._session.get(params["realm"], params=query, headers=headers) as reply:
             if reply.status in (401, 403):
-                raise Unauthorized("unauthorized: the token server refused the credentials")
+                raise Unauthorized("unauthorized: authentication required"
+                                   if self._credential is None else
+                                   "unauthorized: the token server refused the credentials")
             if reply.status != 200:
                 raise Unauthorized(f"token server answered HTTP {reply.status}")
             document = await reply.json(content_type=None)

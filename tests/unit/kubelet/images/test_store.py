@@ -4,6 +4,7 @@ import gzip
 import io
 import json
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from steersman.client import FakeClock
 from steersman.kubelet.images.blobs import sha256_digest
 from steersman.kubelet.images.errors import DigestMismatch, ImageNotFound
 from steersman.kubelet.images.manifests import OCI_LAYER_GZIP, Descriptor, Manifest
+from steersman.kubelet.images.rootfs import release_rootfs
 from steersman.kubelet.images.store import ImageStore
 
 
@@ -32,13 +34,20 @@ def _image(store: ImageStore, content: bytes) -> tuple[str, Manifest]:
     return digest, manifest
 
 
+@pytest.fixture
+def ctr(tmp_path: Path) -> Iterator[Path]:
+    """A container directory whose rootfs is released (unmounted) even when a test fails."""
+    yield tmp_path / "ctr"
+    release_rootfs(tmp_path / "ctr")
+
+
 def test_blob_digest_and_size_verified(tmp_path: Path) -> None:
     store = ImageStore(tmp_path)
     with pytest.raises(DigestMismatch, match="digest mismatch"):
         store.blobs.put(b"data", digest=sha256_digest(b"other"))
-    with pytest.raises(DigestMismatch, match="announced"):
-        with store.blobs.writer(digest=sha256_digest(b"ab"), size=1) as writer:
-            writer.write(b"ab")
+    with pytest.raises(DigestMismatch, match="announced"), \
+            store.blobs.writer(digest=sha256_digest(b"ab"), size=1) as writer:
+        writer.write(b"ab")
     with pytest.raises(DigestMismatch, match="unsupported"):
         store.blobs.put(b"x", digest="md5:abc")
     assert list(store.blobs.digests()) == []
@@ -63,7 +72,7 @@ def test_records_lookup_and_remove(tmp_path: Path) -> None:
         store.remove("busybox")
 
 
-def test_gc_keeps_recent_kept_and_in_use(tmp_path: Path) -> None:
+def test_gc_keeps_recent_kept_and_in_use(tmp_path: Path, ctr: Path) -> None:
     clock = FakeClock(start=1000.0)
     store = ImageStore(tmp_path, clock=clock)
     old = store.add("old:v1", digest=_image(store, b"old")[0], manifest=_image(store, b"old")[1])
@@ -71,7 +80,7 @@ def test_gc_keeps_recent_kept_and_in_use(tmp_path: Path) -> None:
     store.add("kept:v1", digest=kept_digest, manifest=kept)
     used_digest, used_manifest = _image(store, b"used")
     used = store.add("used:v1", digest=used_digest, manifest=used_manifest)
-    store.prepare_rootfs(used, tmp_path / "ctr")
+    store.prepare_rootfs(used, ctr)
     clock.advance(600)
     store.add("new:v1", digest=_image(store, b"new")[0], manifest=_image(store, b"new")[1])
     removed = store.gc(keep={"docker.io/library/kept:v1"}, older_than=300)
@@ -79,18 +88,18 @@ def test_gc_keeps_recent_kept_and_in_use(tmp_path: Path) -> None:
     names = {record.name for record in store.images()}
     assert names == {"docker.io/library/kept:v1", "docker.io/library/used:v1",
                      "docker.io/library/new:v1"}
-    store.release_rootfs(tmp_path / "ctr")
+    store.release_rootfs(ctr)
     clock.advance(600)
     assert {r.name for r in store.gc(keep=set(), older_than=300)} == names
     assert list(store.blobs.digests()) == []
 
 
-def test_prepare_rootfs_gives_a_private_writable_copy(tmp_path: Path) -> None:
+def test_prepare_rootfs_gives_a_private_writable_copy(tmp_path: Path, ctr: Path) -> None:
     store = ImageStore(tmp_path / "images")
     digest, manifest = _image(store, b"shared")
     record = store.add("app:v1", digest=digest, manifest=manifest)
-    rootfs = store.prepare_rootfs(record, tmp_path / "ctr")
+    rootfs = store.prepare_rootfs(record, ctr)
     (rootfs / "hello").write_bytes(b"changed")
     assert (store.rootfs(record) / "hello").read_bytes() == b"shared"
-    store.release_rootfs(tmp_path / "ctr")
-    assert not (tmp_path / "ctr" / "rootfs").exists()
+    store.release_rootfs(ctr)
+    assert not (ctr / "rootfs").exists()
