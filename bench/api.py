@@ -1,7 +1,8 @@
 """API server benchmark: pod writes, reads, lists and watch lag, read against same-run baselines.
 
 Starts its own ``steersman server`` (a subprocess on a temporary data dir, port 0, the
-default durable SQLite store) and drives it over HTTPS with keep-alive aiohttp clients in
+default durable SQLite store, the controllers but the garbage collector, no scheduler: see
+``SERVER_ARGS``) and drives it over HTTPS with keep-alive aiohttp clients in
 this process (and, for the watch phase, 100 watch streams in a second process). The machine
 is shared and noisy, so every figure comes with baselines measured in the same run:
 

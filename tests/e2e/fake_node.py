@@ -28,7 +28,7 @@ from steersman.kubelet.streaming import (
     StreamingServer,
     serving_ssl_context,
 )
-from steersman.kubelet.streaming.targets import Connection
+from steersman.kubelet.streaming.targets import Connection, Output
 
 
 async def _connect(port: int) -> Connection:
@@ -96,10 +96,10 @@ async def _feed(source: asyncio.StreamReader | None, sink: asyncio.StreamWriter 
         sink.close()
 
 
-async def _drain(source: asyncio.StreamReader, write: object) -> None:
+async def _drain(source: asyncio.StreamReader, write: Output | None) -> None:
     while chunk := await source.read(65536):
         if write is not None:
-            await write(chunk)  # type: ignore[operator]
+            await write(chunk)
 
 
 async def _exec_tty(command: Sequence[str], io: ExecIO) -> int:
@@ -162,6 +162,7 @@ class FakeNode:
         self.pods = FakePods()
         self.server = StreamingServer(resolver=self.pods, runtime=HostProcessRuntime())
         self.port = 0
+        self.name = ""
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 

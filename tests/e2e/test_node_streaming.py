@@ -34,10 +34,11 @@ T0 = 1_795_000_000 * 1_000_000_000  # 2026-11-18T11:06:40Z, in nanoseconds
 
 
 @pytest.fixture(scope="module")
-def node(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def node(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeNode]:
+    """A fake node's streaming server, registered as a Node pointing at it."""
     fake = FakeNode(tmp_path_factory.mktemp("node"), Pki.at(server.data_dir / "pki"))
     fake.start()
-    name = f"node-{uuid.uuid4().hex[:6]}"
+    name = fake.name = f"node-{uuid.uuid4().hex[:6]}"
     try:
         server.kubectl("create", "-f", "-", input=json.dumps(
             {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}}))
@@ -45,13 +46,9 @@ def node(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Ite
                        json.dumps({"status": {
                            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
                            "daemonEndpoints": {"kubeletEndpoint": {"Port": fake.port}}}}))
-        _NODES[name] = fake
-        yield name
+        yield fake
     finally:
         fake.stop()
-
-
-_NODES: dict[str, FakeNode] = {}
 
 
 def _write_logs(path: Path, lines: list[str], *, max_bytes: int = 10_000) -> None:
@@ -64,25 +61,24 @@ def _write_logs(path: Path, lines: list[str], *, max_bytes: int = 10_000) -> Non
 
 
 @pytest.fixture
-def pod(server: ServerProcess, node: str, namespace: str) -> str:
-    fake = _NODES[node]
-    logs = fake.directory / namespace
+def pod(server: ServerProcess, node: FakeNode, namespace: str) -> str:
+    logs = node.directory / namespace
     _write_logs(logs / "c.log", [f"line {i}" for i in range(1, 31)], max_bytes=400)
     _write_logs(logs / "c-previous.log", ["before the crash"])
-    fake.pods.add(namespace, "p", [ContainerTarget(
+    node.pods.add(namespace, "p", [ContainerTarget(
         "c", f"cid-{namespace}", log_path=logs / "c.log",
         previous_log_path=logs / "c-previous.log")])
     server.kubectl("create", "-n", namespace, "-f", "-", input=json.dumps({
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-        "spec": {"nodeName": node, "containers": [{"name": "c", "image": "busybox"}]}}))
+        "spec": {"nodeName": node.name, "containers": [{"name": "c", "image": "busybox"}]}}))
     server.kubectl("patch", "pod", "p", "-n", namespace, "--subresource=status",
                    "--type=merge", "-p", json.dumps({"status": {"phase": "Running"}}))
     return "p"
 
 
-def test_logs_tail_timestamps_previous_and_rotation(server: ServerProcess, namespace: str,
-                                                    pod: str) -> None:
-    assert list(Path(_NODES[next(iter(_NODES))].directory, namespace).glob("c.log.*"))
+def test_logs_tail_timestamps_previous_and_rotation(server: ServerProcess, node: FakeNode,
+                                                    namespace: str, pod: str) -> None:
+    assert list((node.directory / namespace).glob("c.log.*"))
     out = server.kubectl("logs", pod, "-n", namespace).stdout
     assert out.splitlines() == [f"line {i}" for i in range(1, 31)]
     assert server.kubectl("logs", pod, "-n", namespace, "--tail=2").stdout == "line 29\nline 30\n"
@@ -102,10 +98,9 @@ def test_logs_errors(server: ServerProcess, namespace: str, pod: str) -> None:
     assert 'pods "ghost" not found' in missing.stderr
 
 
-def test_logs_follow_until_the_container_exits(server: ServerProcess, node: str,
+def test_logs_follow_until_the_container_exits(server: ServerProcess, node: FakeNode,
                                                namespace: str, pod: str) -> None:
-    fake = _NODES[node]
-    path = fake.directory / namespace / "c.log"
+    path = node.directory / namespace / "c.log"
     follower = subprocess.Popen(
         [shutil.which("kubectl") or "kubectl", "--kubeconfig", str(server.kubeconfig), "logs",
          "-f", "--tail=1", pod, "-n", namespace], stdout=subprocess.PIPE, text=True)
@@ -118,7 +113,7 @@ def test_logs_follow_until_the_container_exits(server: ServerProcess, node: str,
         writer.close()
         assert [follower.stdout.readline() for _ in range(10)] == [
             f"line {i}\n" for i in range(31, 41)]
-        fake.pods.running.discard(f"cid-{namespace}")
+        node.pods.running.discard(f"cid-{namespace}")
         assert follower.wait(timeout=10) == 0
     finally:
         if follower.poll() is None:

@@ -39,8 +39,8 @@ def test_every_frame_round_trips_through_one_pair_of_contexts() -> None:
 
 
 def test_frames_split_at_any_byte_are_reassembled() -> None:
-    wire = b"".join(f.FrameEncoder().encode(frame) for frame in FRAMES)
-    parser = f.FrameParser()
+    encoder, parser = f.FrameEncoder(), f.FrameParser()
+    wire = b"".join(encoder.encode(frame) for frame in FRAMES)
     parsed = [frame for byte in wire for frame in parser.feed(bytes([byte]))]
     assert parsed == FRAMES
 

@@ -1,0 +1,145 @@
+"""The ``process`` runtime: a container is a host process group; no root, no image.
+
+Each container's command runs under a detached supervisor
+(:mod:`~.supervisor`) as its own process group, so it survives agent restarts; its output
+goes to the CRI log and its exit code to the state directory. What a container gets:
+
+* **command**: ``command + args`` exactly; the image is *not used* (no rootfs, no
+  entrypoint, no image environment), so ``command`` is required, resolved on the host's
+  ``PATH``.
+* **environment**: the container's ``env`` plus ``PATH`` (a standard default unless set)
+  and ``HOSTNAME`` (the sandbox hostname, else the pod name); nothing is inherited from
+  the agent.
+* **volumes**: there is no mount namespace, so a volume appears at its *host path*, not at
+  ``container_path``; read-only is not enforced. ``working_dir`` is mapped through the
+  mounts (a path under a mount's ``container_path`` becomes the same path under its
+  ``host_path``), else used as a host path; empty means the sandbox's own directory
+  ``<state>/sandboxes/<id>``. A missing directory fails ``create_container``.
+* **user**: honoured when the agent is root; otherwise only the agent's own uid is
+  accepted (anything else raises :class:`~.interface.Unsupported`).
+* **network**: the host's; a sandbox with a network namespace path is refused.
+* **resources**: not enforced (no cgroups, and ``RLIMIT_AS`` is not a memory limit), so
+  an exceeded memory limit never reports ``OOMKilled``, and pids/cpu limits have no
+  effect; ``update_container_resources`` only records the new values. ``version()``
+  declares no :class:`~.interface.RuntimeFeature`.
+* **stop**: SIGTERM to the group, SIGKILL after the grace period; when the main process
+  exits the rest of its group is killed. ``exec`` runs a host process with the
+  container's environment and working directory; it is not in the container's group.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from steersman import __version__
+from steersman.kubelet.runtime.base import StateBackedRuntime
+from steersman.kubelet.runtime.execstream import spawn_exec
+from steersman.kubelet.runtime.interface import (
+    DEFAULT_PATH,
+    ContainerConfig,
+    CreateError,
+    ExecSession,
+    Resources,
+    RuntimeVersion,
+    Unsupported,
+    User,
+)
+from steersman.kubelet.runtime.state import ContainerRecord, SandboxRecord, StartRecord, is_alive
+from steersman.kubelet.runtime.supervisor import LaunchSpec, launch
+
+
+class ProcessRuntime(StateBackedRuntime):
+    """Containers as supervised host process groups (see the module docstring)."""
+
+    async def version(self) -> RuntimeVersion:
+        return RuntimeVersion("process", __version__)
+
+    async def _prepare_sandbox(self, record: SandboxRecord) -> None:
+        if record.config.netns_path:
+            raise Unsupported("the process runtime runs pods in the host network namespace")
+
+    async def _create(self, record: ContainerRecord, sandbox: SandboxRecord) -> None:
+        self._launch_spec(record, sandbox)
+
+    async def _start(self, record: ContainerRecord, sandbox: SandboxRecord) -> None:
+        spec = self._launch_spec(record, sandbox)
+        await launch(self.state.container_dir(record.id), spec)
+
+    async def _signal(self, record: ContainerRecord, start: StartRecord, signum: int) -> None:
+        if is_alive(start):
+            try:
+                os.killpg(start.pid, signum)
+            except ProcessLookupError:
+                pass
+
+    async def _destroy(self, record: ContainerRecord) -> None:
+        """Nothing beyond the state directory, which the caller removes."""
+
+    async def _exec(
+        self, record: ContainerRecord, cmd: Sequence[str], *, stdin: bool, tty: bool
+    ) -> ExecSession:
+        spec = self._launch_spec(record, self.state.load_sandbox(record.sandbox_id))
+        return await spawn_exec(
+            cmd, env=spec.env, cwd=spec.cwd, stdin=stdin, tty=tty, **_user_options(spec.user)
+        )
+
+    async def _update(self, record: ContainerRecord, resources: Resources) -> None:
+        """Limits are not enforced by this runtime; the new values are only recorded."""
+
+    def _launch_spec(self, record: ContainerRecord, sandbox: SandboxRecord) -> LaunchSpec:
+        config = record.config
+        if not config.command:
+            raise CreateError(
+                f"container {config.name!r}: the process runtime does not use images, "
+                "so `command` is required"
+            )
+        return LaunchSpec(
+            argv=config.command + config.args,
+            env=_environment(config, sandbox),
+            cwd=self._working_dir(config, sandbox),
+            log_path=record.log_path,
+            user=_effective_user(config.user),
+        )
+
+    def _working_dir(self, config: ContainerConfig, sandbox: SandboxRecord) -> str:
+        if not config.working_dir:
+            return str(self.state.sandbox_dir(sandbox.id))
+        path = host_path(config, config.working_dir)
+        if not Path(path).is_dir():
+            raise CreateError(f"working directory {path} does not exist on this host")
+        return path
+
+
+def host_path(config: ContainerConfig, container_path: str) -> str:
+    """Where ``container_path`` is on the host: through the longest matching mount."""
+    target = Path(container_path)
+    best = None
+    for mount in config.mounts:
+        root = Path(mount.container_path)
+        if target == root or root in target.parents:
+            if best is None or len(root.parts) > len(Path(best.container_path).parts):
+                best = mount
+    if best is None:
+        return container_path
+    return str(Path(best.host_path) / target.relative_to(best.container_path))
+
+
+def _environment(config: ContainerConfig, sandbox: SandboxRecord) -> dict[str, str]:
+    hostname = sandbox.config.hostname or sandbox.config.name
+    return {"PATH": DEFAULT_PATH, "HOSTNAME": hostname, **config.env}
+
+
+def _effective_user(user: User | None) -> User | None:
+    if user is None or os.geteuid() == 0:
+        return user
+    if user.uid == os.getuid():
+        return None  # already that user; switching groups would need root
+    raise Unsupported(f"running as uid {user.uid} needs the agent to run as root")
+
+
+def _user_options(user: User | None) -> dict[str, object]:
+    if user is None:
+        return {}
+    return {"user": user.uid, "group": user.gid, "extra_groups": list(user.supplemental_gids)}
