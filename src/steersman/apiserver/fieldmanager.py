@@ -19,6 +19,7 @@ and the per-resource types.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,10 @@ Object = dict[str, Any]
 _MAX_MANAGER_LENGTH = 128
 _TRUE = ("1", "t", "T", "true", "TRUE", "True")
 _FALSE = ("0", "f", "F", "false", "FALSE", "False")
+# The types of custom resources, one per CRD version schema (kept with it so that its id
+# cannot be reused): nodes grow their children lazily, and walks remember results by node.
+_CRD_ROOTS_LIMIT = 256
+_crd_roots: OrderedDict[int, tuple[Object | None, ssa.TypeNode]] = OrderedDict()
 
 
 def request_manager(request: web.Request, options_kind: str) -> str:
@@ -81,8 +86,20 @@ def _invalid_options(kind: str, cause: errors.FieldError) -> errors.StatusError:
 def type_root(info: ResourceInfo) -> ssa.TypeNode:
     if info.crd is not None:
         schema = info.crd.get("schema")
-        return ssa.root(schema if isinstance(schema, dict) else None)
+        return _crd_root(schema if isinstance(schema, dict) else None)
     return ssa.builtin_root(info.group, info.version, info.kind)
+
+
+def _crd_root(schema: Object | None) -> ssa.TypeNode:
+    cached = _crd_roots.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        _crd_roots.move_to_end(id(schema))
+        return cached[1]
+    root = ssa.root(schema)
+    _crd_roots[id(schema)] = (schema, root)
+    if len(_crd_roots) > _CRD_ROOTS_LIMIT:
+        _crd_roots.popitem(last=False)
+    return root
 
 
 def endpoint_fields(info: ResourceInfo, subresource: str) -> ssa.EndpointFields:

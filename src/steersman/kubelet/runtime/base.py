@@ -32,6 +32,7 @@ from steersman.kubelet.runtime.interface import (
     InvalidState,
     PodSandboxConfig,
     Resources,
+    RuntimeService,
     RuntimeVersion,
     SandboxFilter,
     SandboxState,
@@ -62,7 +63,7 @@ def labels_match(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool
     return all(labels.get(key) == value for key, value in selector.items())
 
 
-class StateBackedRuntime(abc.ABC):
+class StateBackedRuntime(RuntimeService, abc.ABC):
     def __init__(self, state_dir: str | os.PathLike[str]) -> None:
         self.state = StateDir(state_dir)
 
@@ -272,8 +273,8 @@ class StateBackedRuntime(abc.ABC):
             return base
         if is_alive(start) or shim_alive(start):  # the shim records the exit shortly
             return replace(base, state=ContainerState.RUNNING, pid=start.pid)
-        return replace(base, state=ContainerState.UNKNOWN, reason="Unknown",
-                        message="the container's process is gone and no exit was recorded")  # fmt: skip
+        gone = "the container's process and its shim are gone and no exit was recorded"
+        return replace(base, state=ContainerState.UNKNOWN, reason="Unknown", message=gone)
 
     def _final(self, record: ContainerRecord) -> ExitRecord | None:
         """The exit record with its reason, derived once and kept (evidence may vanish)."""
@@ -283,9 +284,12 @@ class StateBackedRuntime(abc.ABC):
         exit_record = self._read_exit(record)
         if exit_record is None:
             return None
+        start = self.state.load_start(record.id)
+        finished_at = exit_record.finished_at  # file times are coarse (a clock tick)
+        if start is not None and finished_at < start.started_at:
+            finished_at = start.started_at
         reason = self._exit_reason(record, exit_record)
-        final = ExitRecord(exit_record.exit_code, exit_record.finished_at, exit_record.signal,
-                           reason, exit_record.message)  # fmt: skip
+        final = replace(exit_record, finished_at=finished_at, reason=reason)
         self.state.save_final(record.id, final)
         return final
 
@@ -296,5 +300,3 @@ def _exited(base: ContainerStatus, exit_record: ExitRecord) -> ContainerStatus:
         reason=exit_record.reason, message=exit_record.message,
         finished_at=exit_record.finished_at,
     )  # fmt: skip
-
-

@@ -5,6 +5,12 @@ is asked for: the terminal's slave side becomes the process's stdin, stdout and 
 (an OCI runtime passes these descriptors into the container unchanged, so the same code
 serves both runtimes), and the master side is exposed as ``stdout`` (and ``stdin``).
 
+:func:`spawn_console_exec` is crun's way to a terminal: ``crun exec --tty
+--console-socket PATH`` sends the master side of a terminal it allocated inside the
+container over a unix socket we listen on. runc allows a console socket only for detached
+processes (whose exit code is lost) and proxies non-tty stdio through pipes of its own, so
+for runc ``exec --tty`` runs on a local terminal that runc relays to the container's.
+
 :func:`collect` runs a session to completion for ``exec_sync``, with a timeout.
 """
 
@@ -16,13 +22,22 @@ import fcntl
 import os
 import pty
 import signal
+import socket
 import struct
 import subprocess
+import tempfile
 import termios
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from steersman.kubelet.runtime.interface import ExecResult, ExecSession, ExecTimeout
+from steersman.kubelet.runtime.interface import (
+    ContainerRuntimeError,
+    ExecResult,
+    ExecSession,
+    ExecTimeout,
+)
+
+CONSOLE_TIMEOUT = 30.0
 
 
 class SubprocessExec:
@@ -36,12 +51,19 @@ class SubprocessExec:
         stdout: asyncio.StreamReader,
         stderr: asyncio.StreamReader | None,
         terminal_fd: int | None = None,
-        on_kill: Callable[[], None] | None = None,
+        signal_resize: bool = False,
     ) -> None:
         self._proc = proc
+        self._signal_resize = signal_resize
         self._stdin, self._stdout, self._stderr = stdin, stdout, stderr
         self._terminal_fd = terminal_fd
-        self._on_kill = on_kill
+        self._on_kill: Callable[[], None] | None = None
+        self._on_exit: Callable[[], None] | None = None
+
+    def set_hooks(
+        self, *, on_kill: Callable[[], None] | None, on_exit: Callable[[], None] | None
+    ) -> None:
+        self._on_kill, self._on_exit = on_kill, on_exit
 
     @property
     def stdin(self) -> asyncio.StreamWriter | None:
@@ -57,6 +79,8 @@ class SubprocessExec:
 
     async def wait(self) -> int:
         code = await self._proc.wait()
+        if self._on_exit is not None:
+            self._on_exit()
         if self._terminal_fd is not None and self._stdin is not None:
             self._stdin.close()  # the terminal's input side has no reader any more
         return 128 - code if code < 0 else code
@@ -70,7 +94,10 @@ class SubprocessExec:
     def resize(self, *, rows: int, cols: int) -> None:
         if self._terminal_fd is not None:
             size = struct.pack("HHHH", rows, cols, 0, 0)
-            fcntl.ioctl(self._terminal_fd, termios.TIOCSWINSZ, size)
+            with contextlib.suppress(OSError):  # the session has ended
+                fcntl.ioctl(self._terminal_fd, termios.TIOCSWINSZ, size)
+                if self._signal_resize:  # a proxy (runc -t) re-reads the size on SIGWINCH
+                    self._proc.send_signal(signal.SIGWINCH)
 
 
 async def spawn_exec(
@@ -81,19 +108,38 @@ async def spawn_exec(
     stdin: bool = False,
     tty: bool = False,
     on_kill: Callable[[], None] | None = None,
+    on_exit: Callable[[], None] | None = None,
+    signal_resize: bool = False,
     **popen: Any,
 ) -> SubprocessExec:
+    """Start ``argv``; ``on_kill`` runs on :meth:`kill`, ``on_exit`` once it has exited.
+
+    ``signal_resize``: the process relays its terminal to another one (``runc exec -t``)
+    and must be told, by SIGWINCH, when the window size changes.
+    """
     if tty:
-        return await _spawn_tty(argv, env=env, cwd=cwd, on_kill=on_kill, **popen)
+        session = await _spawn_tty(argv, env=env, cwd=cwd, signal_resize=signal_resize, **popen)
+    else:
+        session = await _spawn_pipes(argv, env=env, cwd=cwd, stdin=stdin, **popen)
+    session.set_hooks(on_kill=on_kill, on_exit=on_exit)
+    return session
+
+
+async def _spawn_pipes(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None,
+    cwd: str | None,
+    stdin: bool,
+    **popen: Any,
+) -> SubprocessExec:
     proc = await asyncio.create_subprocess_exec(
         *argv, env=None if env is None else dict(env), cwd=cwd,
         stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen,
     )  # fmt: skip
     assert proc.stdout is not None and proc.stderr is not None
-    return SubprocessExec(
-        proc, stdin=proc.stdin, stdout=proc.stdout, stderr=proc.stderr, on_kill=on_kill
-    )
+    return SubprocessExec(proc, stdin=proc.stdin, stdout=proc.stdout, stderr=proc.stderr)
 
 
 async def _spawn_tty(
@@ -101,7 +147,7 @@ async def _spawn_tty(
     *,
     env: Mapping[str, str] | None,
     cwd: str | None,
-    on_kill: Callable[[], None] | None,
+    signal_resize: bool,
     **popen: Any,
 ) -> SubprocessExec:
     master, slave = pty.openpty()
@@ -113,9 +159,51 @@ async def _spawn_tty(
     finally:
         os.close(slave)
     reader, writer, write_fd = await _terminal_streams(master)
-    return SubprocessExec(
-        proc, stdin=writer, stdout=reader, stderr=None, terminal_fd=write_fd, on_kill=on_kill
-    )
+    return SubprocessExec(proc, stdin=writer, stdout=reader, stderr=None, terminal_fd=write_fd)
+
+
+async def spawn_console_exec(
+    argv_for: Callable[[str], Sequence[str]],
+    *,
+    on_kill: Callable[[], None] | None = None,
+    on_exit: Callable[[], None] | None = None,
+) -> SubprocessExec:
+    """Run ``argv_for(socket_path)`` and take the terminal it sends to that socket."""
+    with tempfile.TemporaryDirectory(prefix="steersman-console-") as directory:
+        path = os.path.join(directory, "console.sock")  # short: unix paths max 107 bytes
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+            server.bind(path)
+            server.listen(1)
+            server.setblocking(False)
+            proc = await asyncio.create_subprocess_exec(
+                *argv_for(path), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )  # fmt: skip
+            master = await _receive_terminal(server, proc)
+    reader, writer, write_fd = await _terminal_streams(master)
+    session = SubprocessExec(proc, stdin=writer, stdout=reader, stderr=None, terminal_fd=write_fd)
+    session.set_hooks(on_kill=on_kill, on_exit=on_exit)
+    return session
+
+
+async def _receive_terminal(server: socket.socket, proc: asyncio.subprocess.Process) -> int:
+    loop = asyncio.get_running_loop()
+    accept = asyncio.ensure_future(loop.sock_accept(server))
+    exited = asyncio.ensure_future(proc.wait())
+    await asyncio.wait({accept, exited}, timeout=CONSOLE_TIMEOUT, return_when="FIRST_COMPLETED")
+    if not accept.done():
+        accept.cancel()
+        assert proc.stderr is not None
+        error = (await proc.stderr.read()).decode(errors="replace").strip() if exited.done() else ""
+        raise ContainerRuntimeError(f"exec with a terminal failed: {error or 'no terminal'}")
+    exited.cancel()
+    connection, _ = accept.result()
+    with connection:
+        connection.setblocking(True)
+        _message, fds, _flags, _address = await asyncio.to_thread(
+            socket.recv_fds, connection, 1024, 1
+        )
+    return fds[0]
 
 
 class _TerminalProtocol(asyncio.Protocol):

@@ -26,13 +26,12 @@ Neighbours: ``process.py`` and ``oci.py`` implement it; ``registry.py`` builds o
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple, Protocol
-
-import asyncio
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -306,6 +305,4 @@ class RuntimeService(Protocol):
         self, container_id: str, cmd: Sequence[str], *, stdin: bool = False, tty: bool = False
     ) -> ExecSession: ...
 
-    async def update_container_resources(
-        self, container_id: str, resources: Resources
-    ) -> None: ...
+    async def update_container_resources(self, container_id: str, resources: Resources) -> None: ...

@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from steersman import __version__
 from steersman.kubelet.runtime.base import StateBackedRuntime
@@ -118,9 +119,9 @@ def host_path(config: ContainerConfig, container_path: str) -> str:
     best = None
     for mount in config.mounts:
         root = Path(mount.container_path)
-        if target == root or root in target.parents:
-            if best is None or len(root.parts) > len(Path(best.container_path).parts):
-                best = mount
+        deeper = best is None or len(root.parts) > len(Path(best.container_path).parts)
+        if (target == root or root in target.parents) and deeper:
+            best = mount
     if best is None:
         return container_path
     return str(Path(best.host_path) / target.relative_to(best.container_path))
@@ -139,7 +140,7 @@ def _effective_user(user: User | None) -> User | None:
     raise Unsupported(f"running as uid {user.uid} needs the agent to run as root")
 
 
-def _user_options(user: User | None) -> dict[str, object]:
+def _user_options(user: User | None) -> dict[str, Any]:
     if user is None:
         return {}
     return {"user": user.uid, "group": user.gid, "extra_groups": list(user.supplemental_gids)}

@@ -155,9 +155,7 @@ class StateDir:
         return record
 
     def container_ids(self) -> list[str]:
-        return sorted(
-            p.name for p in self.containers.iterdir() if (p / "container.json").exists()
-        )
+        return sorted(p.name for p in self.containers.iterdir() if (p / "container.json").exists())
 
     def load_start(self, container_id: str) -> StartRecord | None:
         return read_json(self.container_dir(container_id) / "started.json", StartRecord)

@@ -61,11 +61,14 @@ class LaunchSpec:
 async def launch(container_dir: Path, spec: LaunchSpec) -> int:
     """Start a supervisor for ``spec``; return the workload's PID or raise StartError."""
     write_json(container_dir / "launch.json", spec)
-    with open(container_dir / "supervisor.log", "ab") as errors:
+    errors = append_fd(container_dir / "supervisor.log")
+    try:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", __name__, str(container_dir),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
         )  # fmt: skip
+    finally:
+        os.close(errors)
     assert proc.stdout is not None
     report = (await proc.stdout.read()).decode(errors="replace").strip()
     await proc.wait()
@@ -73,6 +76,11 @@ async def launch(container_dir: Path, spec: LaunchSpec) -> int:
     if status != "ok":
         raise StartError(detail or f"supervisor failed, see {container_dir}/supervisor.log")
     return int(detail)
+
+
+def append_fd(path: Path) -> int:
+    """A descriptor appending to ``path``, for a child's stderr (the caller closes it)."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
 
 def main(argv: list[str]) -> int:

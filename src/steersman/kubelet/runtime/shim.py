@@ -1,0 +1,160 @@
+"""Shims for OCI containers: the process that outlives the agent and keeps the exit code.
+
+* :class:`ConmonShim` (preferred; Debian package ``conmon``): ``create`` starts conmon,
+  which daemonizes, runs ``<runtime> create`` and reports the container's PID (or the
+  runtime's error) on the ``_OCI_SYNCPIPE`` pipe; the container is then ``created`` and
+  ``<runtime> start`` runs it. conmon writes the CRI log itself (its timestamps end in
+  ``+00:00`` rather than ``Z``), the exit code to ``<dir>/exits/<id>``, and an ``oom``
+  file to ``<dir>`` when the kernel OOM-killed the container.
+* :class:`SupervisorShim` (fallback): ``start`` launches the detached supervisor running
+  ``<runtime> run`` in the foreground, which returns the container's exit code. runc gets
+  ``--keep`` so that the container's cgroup (the OOM evidence) survives until removal;
+  crun 1.8 has no such flag and deletes the cgroup on exit, so without conmon crun cannot
+  report ``OOMKilled`` (:attr:`keeps_oom_evidence` says which).
+
+Both return the container's PID from ``start`` and leave the exit in the state files
+that :meth:`OciShim.read_exit` reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import orjson
+
+from steersman.kubelet.runtime.interface import CreateError, StartError
+from steersman.kubelet.runtime.state import ExitRecord, StateDir
+from steersman.kubelet.runtime.supervisor import LaunchSpec, append_fd, launch
+
+SYNC_TIMEOUT = 60.0
+
+
+class OciShim(Protocol):
+    keeps_oom_evidence: bool
+
+    async def create(self, container_id: str, *, log_path: str) -> None: ...
+
+    async def start(self, container_id: str, *, log_path: str) -> int:
+        """Run the created container; return the PID of the process that holds it."""
+        ...
+
+    def read_exit(self, container_id: str) -> ExitRecord | None: ...
+
+    def oom_reported(self, container_id: str) -> bool: ...
+
+
+class ConmonShim:
+    keeps_oom_evidence = True
+
+    def __init__(self, *, conmon: str, runtime: list[str], state: StateDir) -> None:
+        self._conmon = conmon
+        self._runtime = runtime  # the binary, then global options such as --root
+        self._state = state
+
+    async def create(self, container_id: str, *, log_path: str) -> None:
+        directory = self._state.container_dir(container_id)
+        for needed in ("exits", "sockets"):  # conmon fails silently without them
+            (directory / needed).mkdir(exist_ok=True)
+        read_fd, write_fd = os.pipe()
+        try:
+            await self._spawn(container_id, directory, log_path, write_fd)
+        finally:
+            os.close(write_fd)
+        with os.fdopen(read_fd, "rb") as sync:
+            report = await asyncio.wait_for(asyncio.to_thread(sync.readline), SYNC_TIMEOUT)
+        _check_sync_report(report, directory)
+
+    async def _spawn(self, container_id: str, directory: Path, log_path: str, fd: int) -> None:
+        binary, *options = self._runtime
+        argv = [
+            self._conmon, "--api-version", "1", "-c", container_id, "-u", container_id,
+            "-n", container_id, "-r", binary, "-b", str(directory / "bundle"),
+            "-p", str(directory / "ctr.pid"), "-P", str(directory / "conmon.pid"),
+            "-l", f"k8s-file:{log_path}", "--exit-dir", str(directory / "exits"),
+            "-0", str(directory), "--socket-dir-path", str(directory / "sockets"),
+            "--log-level", "error",
+        ]  # fmt: skip
+        for option in options:
+            argv += ["--runtime-arg", option]
+        env = {**os.environ, "_OCI_SYNCPIPE": str(fd)}
+        errors = append_fd(directory / "conmon.log")
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv, stdin=subprocess.DEVNULL, stdout=errors, stderr=errors,
+                pass_fds=(fd,), env=env,
+            )  # fmt: skip
+        finally:
+            os.close(errors)
+        await proc.wait()
+
+    async def start(self, container_id: str, *, log_path: str) -> int:
+        directory = self._state.container_dir(container_id)
+        proc = await asyncio.create_subprocess_exec(
+            *self._runtime, "start", container_id,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        output, _ = await proc.communicate()
+        if proc.returncode != 0:
+            raise StartError(output.decode(errors="replace").strip())
+        return int((directory / "conmon.pid").read_text())
+
+    def read_exit(self, container_id: str) -> ExitRecord | None:
+        path = self._state.container_dir(container_id) / "exits" / container_id
+        try:
+            text = path.read_text().strip()
+            finished = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        except FileNotFoundError:
+            return None
+        if not text:
+            return None  # conmon is still writing it
+        code = int(text)
+        return ExitRecord(code, finished, signal=code - 128 if code > 128 else None)
+
+    def oom_reported(self, container_id: str) -> bool:
+        return (self._state.container_dir(container_id) / "oom").exists()
+
+
+def _check_sync_report(report: bytes, directory: Path) -> None:
+    try:
+        message = orjson.loads(report)
+    except orjson.JSONDecodeError:
+        message = {}
+    if int(message.get("data", -1)) > 0:
+        return
+    detail = message.get("message") or _tail(directory / "conmon.log")
+    raise CreateError(f"the OCI runtime could not create the container: {detail}")
+
+
+def _tail(path: Path) -> str:
+    with contextlib.suppress(FileNotFoundError):
+        return path.read_text(errors="replace").strip()[-2000:] or "no message"
+    return "no message"
+
+
+class SupervisorShim:
+    def __init__(self, *, runtime: list[str], state: StateDir) -> None:
+        self._runtime = runtime
+        self._state = state
+        self.keeps_oom_evidence = os.path.basename(runtime[0]) == "runc"
+
+    async def create(self, container_id: str, *, log_path: str) -> None:
+        """Nothing to do: ``<runtime> run`` creates and starts in one step."""
+
+    async def start(self, container_id: str, *, log_path: str) -> int:
+        bundle = self._state.container_dir(container_id) / "bundle"
+        keep = ("--keep",) if self.keeps_oom_evidence else ()
+        argv = (*self._runtime, "run", *keep, "--bundle", str(bundle), container_id)
+        spec = LaunchSpec(argv=argv, env=dict(os.environ), log_path=log_path, record_start=False)
+        return await launch(self._state.container_dir(container_id), spec)
+
+    def read_exit(self, container_id: str) -> ExitRecord | None:
+        return self._state.load_exit(container_id)
+
+    def oom_reported(self, container_id: str) -> bool:
+        return False
