@@ -1,8 +1,10 @@
 """Fixtures for the runtime conformance suite: one ``runtime`` per implementation.
 
-``runtime_name`` is parametrised over ``process``, ``crun`` and ``runc``. The OCI runtimes
-need root, their binary, ``conmon`` and ``busybox`` (for the test image's rootfs); without
-them those cases skip, or fail under ``STEERSMAN_REQUIRE=all``. Each test gets its own
+``runtime_name`` is parametrised over ``process``, ``crun`` and ``runc`` — the OCI ones
+shimmed by conmon — and ``crun-supervisor`` / ``runc-supervisor``, the same runtimes with
+the fallback shim used when conmon is not installed. The OCI runtimes need root, their
+binary, ``conmon`` and ``busybox`` (for the test image's rootfs); without them those cases
+skip, or fail under ``STEERSMAN_REQUIRE=all``. Each test gets its own
 state directory and its own cgroup parent (``/steersman-test-<random>``); teardown removes
 every sandbox the test left and checks that no cgroup under that parent remains.
 """
@@ -54,13 +56,15 @@ def busybox_rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(params=["process", "crun", "runc"])
+@pytest.fixture(params=["process", "crun", "runc", "crun-supervisor", "runc-supervisor"])
 def runtime_name(request: pytest.FixtureRequest) -> str:
     name: str = request.param
+    binary, _, shim = name.partition("-")
     if name != "process":
-        need_root(f"the {name} runtime")
-        need_tool(name)
-        need_tool("conmon", "the OCI runtimes' shim")
+        need_root(f"the {binary} runtime")
+        need_tool(binary)
+    if shim != "supervisor" and name != "process":
+        need_tool("conmon", "the OCI runtimes' preferred shim")
     return name
 
 
@@ -83,7 +87,10 @@ def make_runtime(runtime_name: str, tmp_path: Path, cgroup_parent: str) -> MakeR
     state = tmp_path / "state"
     if runtime_name == "process":
         return lambda: ProcessRuntime(state)
-    return lambda: OciRuntime(state, binary=runtime_name, cgroup_parent=cgroup_parent)
+    binary, _, shim = runtime_name.partition("-")
+    return lambda: OciRuntime(
+        state, binary=binary, cgroup_parent=cgroup_parent, use_conmon=shim != "supervisor"
+    )
 
 
 @pytest.fixture

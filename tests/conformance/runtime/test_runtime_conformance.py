@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -44,8 +45,9 @@ pytestmark = pytest.mark.timeout(60)
 CRI_LINE = re.compile(
     rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}(Z|[+-]\d\d:\d\d) (stdout|stderr) [FP] "
 )
-SLEEPER = "trap 'exit 0' TERM; while :; do sleep 0.05; done"
-STUBBORN = "trap '' TERM; while :; do sleep 0.05; done"
+# Both print "ready" once their TERM handling is in place (see run_ready).
+SLEEPER = "trap 'exit 0' TERM; echo ready; while :; do sleep 0.05; done"
+STUBBORN = "trap '' TERM; echo ready; while :; do sleep 0.05; done"
 
 
 def config(rootfs: str, script: str, **overrides: object) -> ContainerConfig:
@@ -67,6 +69,26 @@ async def run(runtime: RuntimeService, sandbox_id: str, cfg: ContainerConfig) ->
     container_id = await runtime.create_container(sandbox_id, cfg)
     await runtime.start_container(container_id)
     return container_id
+
+
+async def run_ready(runtime: RuntimeService, sandbox_id: str, cfg: ContainerConfig) -> str:
+    """Run a SLEEPER or STUBBORN container and wait until it handles TERM as scripted."""
+    container_id = await run(runtime, sandbox_id, cfg)
+    await wait_ready(runtime, container_id)
+    return container_id
+
+
+async def wait_ready(runtime: RuntimeService, container_id: str) -> None:
+    status = await runtime.container_status(container_id)
+    deadline = time.monotonic() + 20
+    while not logged(status, b" ready\n"):
+        assert time.monotonic() < deadline, "the container never became ready"
+        await asyncio.sleep(0.01)
+
+
+def logged(status: ContainerStatus, text: bytes) -> bool:
+    path = Path(status.log_path)
+    return path.exists() and text in path.read_bytes()
 
 
 async def wait_exited(
@@ -106,10 +128,10 @@ async def features(runtime: RuntimeService) -> frozenset[RuntimeFeature]:
 
 async def test_version_names_the_runtime(runtime: RuntimeService, runtime_name: str) -> None:
     version = await runtime.version()
-    assert version.runtime_name == runtime_name
+    assert version.runtime_name == runtime_name.partition("-")[0]
     assert version.runtime_version
     if runtime_name != "process":
-        assert version.features == frozenset(RuntimeFeature)
+        assert {RuntimeFeature.ISOLATION, RuntimeFeature.RESOURCE_LIMITS} <= version.features
 
 
 async def test_sandbox_lifecycle_and_filters(runtime: RuntimeService) -> None:
@@ -152,7 +174,7 @@ async def test_exit_codes_are_kept(
 
 
 async def test_a_killed_container_exits_137(runtime: RuntimeService, rootfs: str) -> None:
-    container_id = await run(runtime, await new_pod(runtime), config(rootfs, SLEEPER))
+    container_id = await run_ready(runtime, await new_pod(runtime), config(rootfs, SLEEPER))
     await runtime.stop_container(container_id, timeout=0)
     status = await runtime.container_status(container_id)
     assert (status.exit_code, status.reason) == (137, "Error")
@@ -203,7 +225,7 @@ async def test_verbs_check_state(runtime: RuntimeService, rootfs: str) -> None:
 
 async def test_list_containers_filters(runtime: RuntimeService, rootfs: str) -> None:
     first, second = await new_pod(runtime), await new_pod(runtime)
-    running = await run(runtime, first, config(rootfs, SLEEPER, labels={"role": "server"}))
+    running = await run_ready(runtime, first, config(rootfs, SLEEPER, labels={"role": "server"}))
     done = await run(runtime, second, config(rootfs, "true", labels={"role": "job"}))
     await wait_exited(runtime, done)
 
@@ -221,7 +243,7 @@ async def test_list_containers_filters(runtime: RuntimeService, rootfs: str) -> 
 
 
 async def test_stop_lets_a_term_handler_exit_cleanly(runtime: RuntimeService, rootfs: str) -> None:
-    container_id = await run(runtime, await new_pod(runtime), config(rootfs, SLEEPER))
+    container_id = await run_ready(runtime, await new_pod(runtime), config(rootfs, SLEEPER))
     started = time.monotonic()
     await runtime.stop_container(container_id, timeout=10)
     assert time.monotonic() - started < 5
@@ -230,7 +252,7 @@ async def test_stop_lets_a_term_handler_exit_cleanly(runtime: RuntimeService, ro
 
 
 async def test_stop_kills_after_the_grace_period(runtime: RuntimeService, rootfs: str) -> None:
-    container_id = await run(runtime, await new_pod(runtime), config(rootfs, STUBBORN))
+    container_id = await run_ready(runtime, await new_pod(runtime), config(rootfs, STUBBORN))
     started = time.monotonic()
     await runtime.stop_container(container_id, timeout=0.5)
     assert 0.5 <= time.monotonic() - started < 5
@@ -242,7 +264,7 @@ async def test_stop_kills_after_the_grace_period(runtime: RuntimeService, rootfs
 
 async def test_exec_sync_returns_exit_code_and_output(runtime: RuntimeService, rootfs: str) -> None:
     cfg = config(rootfs, SLEEPER, env={"WHO": "ctr"})
-    container_id = await run(runtime, await new_pod(runtime), cfg)
+    container_id = await run_ready(runtime, await new_pod(runtime), cfg)
     result = await runtime.exec_sync(
         container_id, ["sh", "-c", "echo out $WHO; echo err >&2; exit 7"], timeout=10
     )
@@ -253,7 +275,7 @@ async def test_exec_sync_returns_exit_code_and_output(runtime: RuntimeService, r
 
 
 async def test_exec_streams_stdin_and_tty(runtime: RuntimeService, rootfs: str) -> None:
-    container_id = await run(runtime, await new_pod(runtime), config(rootfs, SLEEPER))
+    container_id = await run_ready(runtime, await new_pod(runtime), config(rootfs, SLEEPER))
     session = await runtime.exec(container_id, ["cat"], stdin=True)
     assert session.stdin is not None
     session.stdin.write(b"through stdin\n")
@@ -297,7 +319,7 @@ async def test_pids_limit(runtime: RuntimeService, rootfs: str) -> None:
 
 
 async def test_update_container_resources(runtime: RuntimeService, rootfs: str) -> None:
-    container_id = await run(runtime, await new_pod(runtime), config(rootfs, SLEEPER,
+    container_id = await run_ready(runtime, await new_pod(runtime), config(rootfs, SLEEPER,
                                                   resources=Resources(pids_limit=50)))  # fmt: skip
     await runtime.update_container_resources(container_id, Resources(pids_limit=30))
     if RuntimeFeature.RESOURCE_LIMITS in await features(runtime):
@@ -335,7 +357,7 @@ async def test_a_new_instance_adopts_running_containers(
     runtime: RuntimeService, make_runtime: MakeRuntime, rootfs: str
 ) -> None:
     pod = await new_pod(runtime)
-    long_running = await run(runtime, pod, config(rootfs, SLEEPER))
+    long_running = await run_ready(runtime, pod, config(rootfs, SLEEPER))
     short = await run(runtime, pod, config(rootfs, "sleep 1; exit 4"))
     before = await runtime.container_status(long_running)
     adopted = make_runtime()
@@ -345,6 +367,43 @@ async def test_a_new_instance_adopts_running_containers(
     assert (await wait_exited(adopted, short)).exit_code == 4
     await adopted.stop_container(long_running, timeout=5)
     assert (await runtime.container_status(long_running)).exit_code == 0
+
+
+AGENT = """
+import asyncio, sys
+from steersman.kubelet.runtime.interface import ContainerConfig, ImageSpec, PodSandboxConfig
+from steersman.kubelet.runtime.oci import OciRuntime
+from steersman.kubelet.runtime.process import ProcessRuntime
+
+async def main(name, state, parent, rootfs, script):
+    binary, _, shim = name.partition("-")
+    runtime = ProcessRuntime(state) if name == "process" else OciRuntime(
+        state, binary=binary, cgroup_parent=parent, use_conmon=shim != "supervisor")
+    pod = await runtime.run_sandbox(PodSandboxConfig("pod", "default", "uid-agent"))
+    config = ContainerConfig("main", ImageSpec("busybox", rootfs=rootfs),
+                             command=("sh", "-c", script))
+    container = await runtime.create_container(pod, config)
+    await runtime.start_container(container)
+    print(container)
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+async def test_containers_outlive_the_agent_process(
+    runtime: RuntimeService, runtime_name: str, tmp_path: Path, cgroup_parent: str, rootfs: str
+) -> None:
+    agent = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", AGENT, runtime_name, str(tmp_path / "state"), cgroup_parent,
+        rootfs, SLEEPER, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    container_id = (await agent.communicate())[0].decode().strip()
+    assert agent.returncode == 0
+    await wait_ready(runtime, container_id)
+    status = await runtime.container_status(container_id)
+    assert status.state is ContainerState.RUNNING
+    await runtime.stop_container(container_id, timeout=5)
+    assert (await runtime.container_status(container_id)).exit_code == 0
 
 
 async def test_remove_cleans_state(
@@ -359,7 +418,7 @@ async def test_remove_cleans_state(
     with pytest.raises(NotFound):
         await runtime.container_status(container_id)
     assert not (tmp_path / "state" / "containers" / container_id).exists()
-    await run(runtime, pod, config(rootfs, SLEEPER))
+    await run_ready(runtime, pod, config(rootfs, SLEEPER))
     await runtime.remove_sandbox(pod)
     assert await runtime.list_containers() == []
     assert await runtime.list_sandboxes() == []

@@ -61,17 +61,21 @@ class CriLogWriter:
         buffered = self._pending[stream] + data
         *lines, rest = buffered.split(b"\n")
         for line in lines:
-            self._emit(stream, line, partial=False)
-        while len(rest) > MAX_LINE:
-            self._emit(stream, rest[:MAX_LINE], partial=True)
-            rest = rest[MAX_LINE:]
-        self._pending[stream] = rest
+            self._emit(stream, self._split_long(stream, line), partial=False)
+        self._pending[stream] = self._split_long(stream, rest)
 
     def close_stream(self, stream: str) -> None:
         """The stream ended: whatever is left is a final, full line."""
         rest, self._pending[stream] = self._pending[stream], b""
         if rest:
             self._emit(stream, rest, partial=False)
+
+    def _split_long(self, stream: str, line: bytes) -> bytes:
+        """Emit MAX_LINE-sized fragments as partial lines; return the remainder."""
+        while len(line) > MAX_LINE:
+            self._emit(stream, line[:MAX_LINE], partial=True)
+            line = line[MAX_LINE:]
+        return line
 
     def close(self) -> None:
         self._file.close()

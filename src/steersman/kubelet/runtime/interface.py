@@ -26,12 +26,14 @@ Neighbours: ``process.py`` and ``oci.py`` implement it; ``registry.py`` builds o
 
 from __future__ import annotations
 
-import asyncio
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+if TYPE_CHECKING:  # annotations only: the supervisor imports this module and must start fast
+    import asyncio
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

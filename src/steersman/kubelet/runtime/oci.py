@@ -91,10 +91,7 @@ class OciRuntime(StateBackedRuntime):
     async def version(self) -> RuntimeVersion:
         output = await self._run("--version")
         words = output.split()
-        features = FEATURES
-        if not self._shim.keeps_oom_evidence:
-            features -= {RuntimeFeature.OOM_DETECTION}
-        return RuntimeVersion(self.name, words[2] if len(words) > 2 else "", features=features)
+        return RuntimeVersion(self.name, words[2] if len(words) > 2 else "", features=FEATURES)
 
     def cgroups_path(self, record: ContainerRecord) -> str:
         sandbox = self.state.load_sandbox(record.sandbox_id)
@@ -110,8 +107,7 @@ class OciRuntime(StateBackedRuntime):
         hostname_file.write_text(hostname(sandbox.config) + "\n")
         spec = build_spec(
             config=record.config, sandbox=sandbox.config,
-            cgroups_path=f"{self._pod_cgroup(sandbox)}/{record.id}",
-            hostname_file=str(hostname_file),
+            cgroups_path=self.cgroups_path(record), hostname_file=str(hostname_file),
         )  # fmt: skip
         write_json(directory / "bundle" / "config.json", spec)
         await self._shim.create(record.id, log_path=record.log_path)
@@ -119,24 +115,17 @@ class OciRuntime(StateBackedRuntime):
     async def _start(self, record: ContainerRecord, sandbox: SandboxRecord) -> None:
         started_at = now()  # before: a short-lived container may exit before start returns
         shim_pid = await self._shim.start(record.id, log_path=record.log_path)
-        pid = await self._container_pid(record)
+        pid = self._container_pid(record)
         start = StartRecord(pid, started_at, process_start_ticks(pid) or 0,
                             shim_pid, process_start_ticks(shim_pid) or 0)  # fmt: skip
         self.state.save_start(record.id, start)
 
-    async def _container_pid(self, record: ContainerRecord) -> int:
-        """The container's init PID, once the runtime reports it (``run`` is asynchronous)."""
-        for _ in range(500):
-            exit_record = self._shim.read_exit(record.id)
-            if exit_record is not None and exit_record.reason == "StartError":
-                raise StartError(exit_record.message)
-            pid = (await self._state_of(record.id)).get("pid")
-            if isinstance(pid, int) and pid > 0:
-                return pid
-            if exit_record is not None:
-                return 0  # it ran and exited already
-            await asyncio.sleep(0.01)
-        raise StartError(f"{self.name} did not report a PID for {record.id}")
+    def _container_pid(self, record: ContainerRecord) -> int:
+        """The container's init PID, which the runtime wrote when it created the container."""
+        try:
+            return int((self.state.container_dir(record.id) / "ctr.pid").read_text())
+        except (FileNotFoundError, ValueError):
+            raise StartError(f"{self.name} recorded no PID for {record.id}") from None
 
     async def _signal(self, record: ContainerRecord, start: StartRecord, signum: int) -> None:
         try:
@@ -206,13 +195,6 @@ class OciRuntime(StateBackedRuntime):
 
     def _pod_cgroup(self, sandbox: SandboxRecord) -> str:
         return f"{self.cgroup_parent}/{sandbox.config.uid or sandbox.id}"
-
-    async def _state_of(self, container_id: str) -> dict[str, object]:
-        try:
-            state: dict[str, object] = orjson.loads(await self._run("state", container_id))
-        except ContainerRuntimeError:
-            return {}
-        return state
 
     async def _run(self, *args: str) -> str:
         proc = await asyncio.create_subprocess_exec(

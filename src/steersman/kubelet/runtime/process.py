@@ -47,8 +47,9 @@ from steersman.kubelet.runtime.interface import (
     Unsupported,
     User,
 )
+from steersman.kubelet.runtime.launcher import launch
 from steersman.kubelet.runtime.state import ContainerRecord, SandboxRecord, StartRecord, is_alive
-from steersman.kubelet.runtime.supervisor import LaunchSpec, launch
+from steersman.kubelet.runtime.supervisor import LaunchSpec
 
 
 class ProcessRuntime(StateBackedRuntime):

@@ -6,14 +6,13 @@
   ``<runtime> start`` runs it. conmon writes the CRI log itself (its timestamps end in
   ``+00:00`` rather than ``Z``), the exit code to ``<dir>/exits/<id>``, and an ``oom``
   file to ``<dir>`` when the kernel OOM-killed the container.
-* :class:`SupervisorShim` (fallback): ``start`` launches the detached supervisor running
-  ``<runtime> run`` in the foreground, which returns the container's exit code. runc gets
-  ``--keep`` so that the container's cgroup (the OOM evidence) survives until removal;
-  crun 1.8 has no such flag and deletes the cgroup on exit, so without conmon crun cannot
-  report ``OOMKilled`` (:attr:`keeps_oom_evidence` says which).
+* :class:`SupervisorShim` (fallback): ``create`` launches the detached supervisor
+  (:mod:`.supervisor`) running ``<runtime> create``; it adopts the container's init as its
+  subreaper, copies its output into the CRI log and records its exit code, as conmon does.
 
-Both return the container's PID from ``start`` and leave the exit in the state files
-that :meth:`OciShim.read_exit` reads.
+Both make the container ``created`` in ``create``; ``start`` runs ``<runtime> start`` and
+returns the shim's PID. The container's cgroup stays until ``<runtime> delete``, so OOM
+evidence is still there when the exit is first observed.
 """
 
 from __future__ import annotations
@@ -29,15 +28,14 @@ from typing import Protocol
 import orjson
 
 from steersman.kubelet.runtime.interface import CreateError, StartError
+from steersman.kubelet.runtime.launcher import append_fd, launch
 from steersman.kubelet.runtime.state import ExitRecord, StateDir
-from steersman.kubelet.runtime.supervisor import LaunchSpec, append_fd, launch
+from steersman.kubelet.runtime.supervisor import LaunchSpec
 
 SYNC_TIMEOUT = 60.0
 
 
 class OciShim(Protocol):
-    keeps_oom_evidence: bool
-
     async def create(self, container_id: str, *, log_path: str) -> None: ...
 
     async def start(self, container_id: str, *, log_path: str) -> int:
@@ -50,8 +48,6 @@ class OciShim(Protocol):
 
 
 class ConmonShim:
-    keeps_oom_evidence = True
-
     def __init__(self, *, conmon: str, runtime: list[str], state: StateDir) -> None:
         self._conmon = conmon
         self._runtime = runtime  # the binary, then global options such as --root
@@ -87,22 +83,15 @@ class ConmonShim:
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv, stdin=subprocess.DEVNULL, stdout=errors, stderr=errors,
-                pass_fds=(fd,), env=env,
+                pass_fds=(fd,), env=env, cwd=directory,  # conmon drops an "oom" file in its cwd
             )  # fmt: skip
         finally:
             os.close(errors)
         await proc.wait()
 
     async def start(self, container_id: str, *, log_path: str) -> int:
-        directory = self._state.container_dir(container_id)
-        proc = await asyncio.create_subprocess_exec(
-            *self._runtime, "start", container_id,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        output, _ = await proc.communicate()
-        if proc.returncode != 0:
-            raise StartError(output.decode(errors="replace").strip())
-        return int((directory / "conmon.pid").read_text())
+        await start_created(self._runtime, container_id)
+        return int((self._state.container_dir(container_id) / "conmon.pid").read_text())
 
     def read_exit(self, container_id: str) -> ExitRecord | None:
         path = self._state.container_dir(container_id) / "exits" / container_id
@@ -141,20 +130,36 @@ class SupervisorShim:
     def __init__(self, *, runtime: list[str], state: StateDir) -> None:
         self._runtime = runtime
         self._state = state
-        self.keeps_oom_evidence = os.path.basename(runtime[0]) == "runc"
 
     async def create(self, container_id: str, *, log_path: str) -> None:
-        """Nothing to do: ``<runtime> run`` creates and starts in one step."""
+        directory = self._state.container_dir(container_id)
+        pid_file = directory / "ctr.pid"
+        argv = (*self._runtime, "create", "--bundle", str(directory / "bundle"),
+                "--pid-file", str(pid_file), container_id)  # fmt: skip
+        spec = LaunchSpec(argv=argv, env=dict(os.environ), log_path=log_path,
+                          pid_file=str(pid_file))  # fmt: skip
+        try:
+            await launch(directory, spec)
+        except StartError as error:
+            raise CreateError(f"the OCI runtime could not create the container: {error}") from None
 
     async def start(self, container_id: str, *, log_path: str) -> int:
-        bundle = self._state.container_dir(container_id) / "bundle"
-        keep = ("--keep",) if self.keeps_oom_evidence else ()
-        argv = (*self._runtime, "run", *keep, "--bundle", str(bundle), container_id)
-        spec = LaunchSpec(argv=argv, env=dict(os.environ), log_path=log_path, record_start=False)
-        return await launch(self._state.container_dir(container_id), spec)
+        await start_created(self._runtime, container_id)
+        return int((self._state.container_dir(container_id) / "supervisor.pid").read_text())
 
     def read_exit(self, container_id: str) -> ExitRecord | None:
         return self._state.load_exit(container_id)
 
     def oom_reported(self, container_id: str) -> bool:
         return False
+
+
+async def start_created(runtime: list[str], container_id: str) -> None:
+    """``<runtime> start``: run the process of a container in the ``created`` state."""
+    proc = await asyncio.create_subprocess_exec(
+        *runtime, "start", container_id,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise StartError(output.decode(errors="replace").strip())

@@ -6,42 +6,43 @@
 
 1. starts the workload as a new process group (its PID is the group ID), with the spec's
    argv, environment, working directory and user, stdin from /dev/null;
-2. records ``started.json`` (unless the spec says the caller records the PID itself) and
-   reports ``ok PID`` — or ``error MESSAGE`` plus an ``exit.json`` with reason
-   ``StartError`` and exit code 128 — on its stdout, which the launcher reads, then closes;
+2. records ``started.json`` and its own PID in ``supervisor.pid``, and reports ``ok PID``
+   — or ``error MESSAGE`` plus an ``exit.json`` with reason ``StartError`` and exit code
+   128 — on its stdout, which the launcher reads, then closes;
 3. copies the workload's stdout and stderr into the CRI log, one timestamped line each;
 4. forwards SIGTERM, SIGINT and SIGHUP it receives to the workload's group;
 5. when the workload's leader exits, SIGKILLs what is left of its group (a container ends
    with its main process), drains the pipes, and records ``exit.json``: the exit code,
    or ``128 + N`` and the signal for a process killed by signal N.
 
-The process runtime runs the container's command this way; the OCI runtime runs
-``crun run`` / ``runc run`` this way when conmon is not installed. Launch with
-:func:`launch`, which waits for the ``ok``/``error`` report.
+The process runtime runs the container's command this way. The OCI runtime, when conmon
+is not installed, has it run ``<runtime> create`` instead (``LaunchSpec.pid_file``): the
+supervisor becomes the child subreaper, adopts the container's init when ``create`` exits,
+and waits for it as in 5 — conmon's model, so the exit code is kept. The agent side is
+:func:`~.launcher.launch`. This module imports little (no asyncio): it starts once per
+container.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from steersman.kubelet.runtime.crilog import CriLogWriter
-from steersman.kubelet.runtime.interface import StartError, User
+from steersman.kubelet.runtime.interface import User
 from steersman.kubelet.runtime.state import (
     ExitRecord,
     StartRecord,
     StateDir,
     process_start_ticks,
     read_json,
-    write_json,
 )
 
 START_ERROR_EXIT_CODE = 128
@@ -55,32 +56,10 @@ class LaunchSpec:
     cwd: str = "/"
     log_path: str = ""
     user: User | None = None
-    record_start: bool = True  # False: the caller derives and records the PID itself
-
-
-async def launch(container_dir: Path, spec: LaunchSpec) -> int:
-    """Start a supervisor for ``spec``; return the workload's PID or raise StartError."""
-    write_json(container_dir / "launch.json", spec)
-    errors = append_fd(container_dir / "supervisor.log")
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", __name__, str(container_dir),
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
-        )  # fmt: skip
-    finally:
-        os.close(errors)
-    assert proc.stdout is not None
-    report = (await proc.stdout.read()).decode(errors="replace").strip()
-    await proc.wait()
-    status, _, detail = report.partition(" ")
-    if status != "ok":
-        raise StartError(detail or f"supervisor failed, see {container_dir}/supervisor.log")
-    return int(detail)
-
-
-def append_fd(path: Path) -> int:
-    """A descriptor appending to ``path``, for a child's stderr (the caller closes it)."""
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    # Set: ``argv`` only *creates* the workload (``<runtime> create --pid-file``) and exits;
+    # the workload is the PID written there, adopted as a child (we are its subreaper),
+    # and the caller starts it and records its start.
+    pid_file: str = ""
 
 
 def main(argv: list[str]) -> int:
@@ -103,6 +82,9 @@ def _daemonize() -> None:
 def _supervise(container_dir: Path, spec: LaunchSpec) -> int:
     state = StateDir(container_dir.parent.parent)
     container_id = container_dir.name
+    (container_dir / "supervisor.pid").write_text(str(os.getpid()))
+    if spec.pid_file:
+        _become_subreaper()
     try:
         proc, pipes = _spawn(spec)
     except OSError as error:
@@ -110,16 +92,57 @@ def _supervise(container_dir: Path, spec: LaunchSpec) -> int:
         state.save_exit(container_id, _start_error(message))
         _report(f"error {message}")
         return 1
-    if spec.record_start:
-        ticks = process_start_ticks(proc.pid) or 0
-        own_ticks = process_start_ticks(os.getpid()) or 0
-        record = StartRecord(proc.pid, _now(), ticks, os.getpid(), own_ticks)
-        state.save_start(container_id, record)
+    if spec.pid_file:
+        return _supervise_created(state, container_id, spec, proc, pipes)
+    ticks = process_start_ticks(proc.pid) or 0
+    own_ticks = process_start_ticks(os.getpid()) or 0
+    state.save_start(container_id, StartRecord(proc.pid, _now(), ticks, os.getpid(), own_ticks))
     _report(f"ok {proc.pid}")
-    _forward_signals(proc.pid)
-    returncode = _wait_and_log(proc, pipes, spec.log_path)
+    _forward_signals(proc.pid, group=True)
+    returncode = _log_until_exit(pipes, spec.log_path, proc.wait, lambda: _kill_group(proc.pid))
     state.save_exit(container_id, _exit_record(returncode))
     return 0
+
+
+def _supervise_created(
+    state: StateDir,
+    container_id: str,
+    spec: LaunchSpec,
+    creator: subprocess.Popen[bytes],
+    pipes: dict[str, int],
+) -> int:
+    if creator.wait() != 0:
+        message = b"".join(_read_all(fd) for fd in pipes.values()).decode(errors="replace")
+        _report(f"error {message.strip() or f'exit code {creator.returncode}'}")
+        return 1
+    pid = int(Path(spec.pid_file).read_text())
+    _report(f"ok {pid}")
+    _forward_signals(pid, group=False)
+    returncode = _log_until_exit(pipes, spec.log_path, lambda: _reap_until(pid), lambda: None)
+    state.save_exit(container_id, _exit_record(returncode))
+    return 0
+
+
+def _become_subreaper() -> None:
+    """Orphaned descendants (the container, once ``create`` exits) become our children."""
+    import ctypes  # only here: the process runtime's supervisors never need it
+
+    pr_set_child_subreaper = 36
+    if ctypes.CDLL(None, use_errno=True).prctl(pr_set_child_subreaper, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def _reap_until(pid: int) -> int:
+    """Reap adopted children until ``pid`` exits; its status as Popen.returncode would be."""
+    while True:
+        reaped, status = os.waitpid(-1, 0)
+        if reaped == pid:
+            return os.waitstatus_to_exitcode(status)
+
+
+def _read_all(fd: int) -> bytes:
+    with os.fdopen(fd, "rb") as pipe:
+        return pipe.read()
 
 
 def _spawn(spec: LaunchSpec) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
@@ -152,10 +175,10 @@ def _report(line: str) -> None:
     os.close(devnull)
 
 
-def _forward_signals(pgid: int) -> None:
+def _forward_signals(pid: int, *, group: bool) -> None:
     def forward(signum: int, _frame: object) -> None:
         try:
-            os.killpg(pgid, signum)
+            (os.killpg if group else os.kill)(pid, signum)
         except ProcessLookupError:
             pass
 
@@ -163,7 +186,10 @@ def _forward_signals(pgid: int) -> None:
         signal.signal(signum, forward)
 
 
-def _wait_and_log(proc: subprocess.Popen[bytes], pipes: dict[str, int], log_path: str) -> int:
+def _log_until_exit(
+    pipes: dict[str, int], log_path: str, wait: Callable[[], int], after: Callable[[], None]
+) -> int:
+    """Copy the pipes into the CRI log until ``wait()`` returns and the pipes drain."""
     writer = CriLogWriter(log_path or os.devnull)
     pumps = [
         threading.Thread(target=_pump, args=(fd, stream, writer), daemon=True)
@@ -171,15 +197,20 @@ def _wait_and_log(proc: subprocess.Popen[bytes], pipes: dict[str, int], log_path
     ]
     for pump in pumps:
         pump.start()
-    returncode = proc.wait()
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    returncode = wait()
+    after()
     for pump in pumps:
         pump.join(DRAIN_TIMEOUT)
     writer.close()
     return returncode
+
+
+def _kill_group(pgid: int) -> None:
+    """A container ends with its main process: nothing of its group outlives it."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _pump(fd: int, stream: str, writer: CriLogWriter) -> None:
