@@ -1,12 +1,14 @@
 """``steersman agent --runtime process`` against a real server, driven with the real kubectl.
 
-Skipped until the process runtime (:mod:`steersman.kubelet.runtime.process`) is in the
-tree: the agent has no other runtime that runs real processes. Pods run host tools
-(``sh``, ``sleep``); the image is ignored by the process runtime.
+The agent runs the process runtime (:mod:`steersman.kubelet.runtime.process`) through
+:mod:`steersman.kubelet.agent.runtime_adapter`. Pods run host tools (``sh``, ``sleep``);
+the image is ignored by the process runtime. At the end the module removes every
+container left in the agent's runtime state (a stopped agent leaves them running).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -21,10 +23,8 @@ from typing import Any
 
 import pytest
 
+from steersman.kubelet.runtime.registry import new_runtime
 from tests.e2e.harness import ServerProcess
-
-pytest.importorskip("steersman.kubelet.runtime.process",
-                    reason="the process runtime is not in this tree yet")
 
 Object = dict[str, Any]
 
@@ -83,6 +83,14 @@ def agent(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
         running.stop()
         server.kubectl("delete", "pods", "--all", "--all-namespaces", "--wait=false",
                        check=False)
+        asyncio.run(remove_containers(data_dir / "runtime"))
+
+
+async def remove_containers(state_dir: Path) -> None:
+    """Leave no process behind: a stopped agent leaves its containers running by design."""
+    runtime = new_runtime("process", state_dir=state_dir)
+    for sandbox in await runtime.list_sandboxes():
+        await runtime.remove_sandbox(sandbox.id)
 
 
 def get_pod(server: ServerProcess, namespace: str, name: str) -> Object:
@@ -169,13 +177,13 @@ def test_config_map_volume_and_secret_env_reach_the_process(
     server.kubectl("create", "configmap", "cfg", "-n", namespace, "--from-literal=greeting=hi")
     server.kubectl("create", "secret", "generic", "creds", "-n", namespace,
                    "--from-literal=password=s3cret")
+    # The process runtime has no mount namespace: the volume is at its host path, and a
+    # workingDir under the mount path is mapped to it, so the file is read relative to it.
     manifest = pod_manifest(
-        "configured", f'cat "$CFG_DIR/greeting" > {out}; echo " $PASSWORD" >> {out}; '
-                      "sleep 3600",
+        "configured", f'cat greeting > {out}; echo " $PASSWORD" >> {out}; sleep 3600',
         env=[{"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "creds",
-                                                                 "key": "password"}}},
-             {"name": "CFG_DIR", "value": "/etc/cfg"}],
-        volumeMounts=[{"name": "cfg", "mountPath": "/etc/cfg"}])
+                                                                 "key": "password"}}}],
+        workingDir="/etc/cfg", volumeMounts=[{"name": "cfg", "mountPath": "/etc/cfg"}])
     manifest["spec"]["volumes"] = [{"name": "cfg", "configMap": {"name": "cfg"}}]
     apply(server, namespace, manifest)
     eventually(lambda: out.exists() and "s3cret" in out.read_text(), 30)

@@ -168,18 +168,28 @@ def test_python_client_reads_nodes_and_pods(server: ServerProcess, hollow: Hollo
 
 @pytest.mark.skipif("nodelifecycle" not in CONTROLLERS,
                     reason="the node lifecycle controller is not registered yet")
-def test_killed_hollow_nodes_go_not_ready_and_their_pods_are_evicted(
-        server: ServerProcess, hollow: HollowProcess, namespace: str) -> None:
-    prefix = f"doomed{uuid.uuid4().hex[:4]}"
-    doomed = start_hollow(server, "--count", "1", "--name-prefix", prefix,
-                          "--pod-cidr-base", "127.80")
-    node = f"{prefix}-0"
+def _bind_victim_and_kill(server: ServerProcess, namespace: str, doomed: HollowProcess,
+                         node: str) -> None:
     tolerations = [{"key": f"node.kubernetes.io/{key}", "operator": "Exists",
                     "effect": "NoExecute", "tolerationSeconds": 0}
                    for key in ("not-ready", "unreachable")]
     create_bound_pod(server, namespace, "victim", node, tolerations=tolerations)
     eventually(lambda: pod_phase(server, namespace, "victim") == "Running", 10)
     doomed.signal(signal.SIGKILL)
+
+
+def test_killed_hollow_nodes_go_not_ready_and_their_pods_are_evicted(
+        server: ServerProcess, hollow: HollowProcess, namespace: str) -> None:
+    prefix = f"doomed{uuid.uuid4().hex[:4]}"
+    doomed = start_hollow(server, "--count", "1", "--name-prefix", prefix,
+                          "--pod-cidr-base", "127.80")
+    try:
+        _bind_victim_and_kill(server, namespace, doomed, f"{prefix}-0")
+    finally:
+        if doomed.process.poll() is None:
+            doomed.process.kill()
+        doomed.process.wait(timeout=10)
+    node = f"{prefix}-0"
 
     def ready() -> str:
         conditions = get_json(server, "node", node)["status"]["conditions"]

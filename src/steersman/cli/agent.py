@@ -28,7 +28,10 @@ from steersman.client import (
     load_kubeconfig,
 )
 from steersman.kubelet.agent import AgentConfig, NodeAgent, Runtime
+from steersman.kubelet.agent.runtime_adapter import RuntimeAdapter
 from steersman.kubelet.hollow import parse_labels, parse_taints
+from steersman.kubelet.runtime.interface import ContainerRuntimeError
+from steersman.kubelet.runtime.registry import new_runtime
 from steersman.server.controlplane import default_data_dir
 
 console = Console(stderr=True)
@@ -71,14 +74,20 @@ def _client_config(kubeconfig: Path | None) -> ClientConfig:
     return load_kubeconfig(kubeconfig)
 
 
-def _open_runtime(name: str, data_dir: Path) -> Runtime:
-    raise click.ClickException(
-        f"the {name} runtime is not part of this build yet (steersman.kubelet.runtime); "
-        f"data dir {data_dir}")
+async def _open_runtime(name: str, data_dir: Path) -> Runtime:
+    """The runtime ``name`` keeping its state under ``data_dir/runtime``, as the agent sees it.
+
+    ``process`` runs host processes and ignores the image; ``crun`` and ``runc`` need root.
+    """
+    try:
+        service = new_runtime(name, state_dir=data_dir / "runtime")
+        return await RuntimeAdapter.open(service)
+    except ContainerRuntimeError as err:
+        raise click.ClickException(f"cannot open the {name} runtime: {err}") from err
 
 
 async def _serve(config: AgentConfig, client_config: ClientConfig, runtime_name: str) -> None:
-    runtime = _open_runtime(runtime_name, config.data_dir)
+    runtime = await _open_runtime(runtime_name, config.data_dir)
     clock = SystemClock()
     async with Client(client_config, clock=clock, user_agent=f"steersman-agent/{config.node_name}"
                       ) as client:

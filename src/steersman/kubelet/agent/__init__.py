@@ -3,6 +3,8 @@
 From the node outwards, pure to I/O:
 
 * :mod:`.cri` — the runtime protocol the agent drives (CRI-shaped) and its labels;
+* :mod:`.runtime_adapter` — that protocol on the real runtimes of
+  :mod:`steersman.kubelet.runtime` (process, crun, runc);
 * :mod:`.config` — :class:`AgentConfig`: identity, resources, pod range, timing;
 * :mod:`.view` — a pod's sandbox and container instances as the runtime reports them;
 * :mod:`.sync` — ``computePodActions``: what one sync must do;

@@ -1,0 +1,126 @@
+"""The agent's :class:`~.cri.Runtime` on top of a real :class:`RuntimeService`.
+
+The agent speaks its own narrow CRI protocol (:mod:`.cri`); the runtimes of
+:mod:`steersman.kubelet.runtime` (process, crun, runc) implement the fuller
+:class:`~steersman.kubelet.runtime.interface.RuntimeService`. This adapter maps between the
+two: configurations (the image becomes an :class:`ImageSpec` with just its reference, the
+env pairs a mapping, the restart count the ``attempt``), statuses (``datetime`` → epoch
+seconds, ``None`` → ``0``), the container's log directory (created before the
+container, as the kubelet does), and errors — stopping or removing what is already gone is a
+no-op, and ``exec_sync`` raises :class:`TimeoutError` on a timeout (what the probe
+handlers expect) and reports any other runtime refusal as a failed command.
+Labels and annotations pass through unchanged, so adoption after a restart works from the
+runtime's state alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from steersman.kubelet.agent import cri
+from steersman.kubelet.runtime import interface as rt
+
+
+class RuntimeAdapter:
+    """A :class:`~.cri.Runtime` backed by a runtime service (see the module docstring)."""
+
+    def __init__(self, service: rt.RuntimeService, *, name: str, version: str) -> None:
+        self.service = service
+        self.name = name
+        self.version = version
+
+    @classmethod
+    async def open(cls, service: rt.RuntimeService) -> RuntimeAdapter:
+        """Wrap ``service``, naming it after what its ``version()`` reports."""
+        version = await service.version()
+        return cls(service, name=version.runtime_name, version=version.runtime_version)
+
+    # --- sandboxes
+
+    async def run_pod_sandbox(self, config: cri.SandboxConfig) -> str:
+        return await self.service.run_sandbox(rt.PodSandboxConfig(
+            name=config.name, namespace=config.namespace, uid=config.uid,
+            attempt=config.attempt, hostname=config.hostname, labels=dict(config.labels),
+            annotations=dict(config.annotations)))
+
+    async def stop_pod_sandbox(self, sandbox_id: str) -> None:
+        try:
+            await self.service.stop_sandbox(sandbox_id)
+        except rt.NotFound:
+            pass
+
+    async def remove_pod_sandbox(self, sandbox_id: str) -> None:
+        try:
+            await self.service.remove_sandbox(sandbox_id)
+        except rt.NotFound:
+            pass
+
+    async def list_pod_sandboxes(self) -> list[cri.SandboxStatus]:
+        return [cri.SandboxStatus(
+            id=s.id, ready=s.state is rt.SandboxState.READY, created_at=_epoch(s.created_at),
+            labels=dict(s.config.labels), annotations=dict(s.config.annotations))
+            for s in await self.service.list_sandboxes()]
+
+    # --- containers
+
+    async def create_container(self, sandbox_id: str, config: cri.ContainerConfig) -> str:
+        try:
+            attempt = int(config.annotations.get(cri.RESTART_COUNT_ANNOTATION, "0"))
+        except ValueError:
+            attempt = 0
+        if config.log_path:
+            # As the kubelet does before CreateContainer: the runtime's log writer
+            # expects the container's log directory to exist.
+            Path(config.log_path).parent.mkdir(parents=True, exist_ok=True)
+        return await self.service.create_container(sandbox_id, rt.ContainerConfig(
+            name=config.name, image=rt.ImageSpec(image=config.image),
+            command=tuple(config.command), args=tuple(config.args), env=dict(config.env),
+            working_dir=config.working_dir,
+            mounts=tuple(rt.Mount(host_path=m.host_path, container_path=m.container_path,
+                                  readonly=m.read_only) for m in config.mounts),
+            log_path=config.log_path, labels=dict(config.labels),
+            annotations=dict(config.annotations), attempt=attempt))
+
+    async def start_container(self, container_id: str) -> None:
+        await self.service.start_container(container_id)
+
+    async def stop_container(self, container_id: str, timeout: float) -> None:
+        try:
+            await self.service.stop_container(container_id, timeout=timeout)
+        except rt.NotFound:
+            pass
+
+    async def remove_container(self, container_id: str) -> None:
+        try:
+            await self.service.remove_container(container_id)
+        except rt.NotFound:
+            pass
+
+    async def list_containers(self) -> list[cri.ContainerStatus]:
+        return [_container_status(c) for c in await self.service.list_containers()]
+
+    async def exec_sync(self, container_id: str, command: Sequence[str],
+                        timeout: float) -> cri.ExecResult:
+        try:
+            result = await self.service.exec_sync(container_id, command, timeout=timeout)
+        except rt.ExecTimeout as err:
+            raise TimeoutError(str(err)) from err
+        except rt.ContainerRuntimeError as err:
+            return cri.ExecResult(-1, b"", (str(err) or type(err).__name__).encode())
+        return cri.ExecResult(result.exit_code, result.stdout, result.stderr)
+
+
+def _epoch(moment: datetime | None) -> float:
+    return 0.0 if moment is None else moment.timestamp()
+
+
+def _container_status(status: rt.ContainerStatus) -> cri.ContainerStatus:
+    return cri.ContainerStatus(
+        id=status.id, sandbox_id=status.sandbox_id, state=cri.ContainerState(status.state.value),
+        created_at=_epoch(status.created_at), started_at=_epoch(status.started_at),
+        finished_at=_epoch(status.finished_at), exit_code=status.exit_code or 0,
+        reason=status.reason, message=status.message, image=status.image,
+        image_ref=status.image_ref, pid=status.pid or 0, labels=dict(status.labels),
+        annotations=dict(status.annotations))
