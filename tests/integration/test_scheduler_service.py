@@ -30,7 +30,7 @@ from steersman.client import (
 )
 from steersman.scheduler.binder import ClientBinder
 from steersman.scheduler.recorder import ClientEventRecorder
-from steersman.scheduler.service import LeaderElection, SchedulerService
+from steersman.scheduler.service import SchedulerService, scheduler_election
 from tests.e2e.harness import ServerProcess, start_server
 
 Object = dict[str, Any]
@@ -189,7 +189,7 @@ async def test_recorder_aggregates_repeats_into_one_event(client: Client, namesp
 
 @contextlib.asynccontextmanager
 async def running_service(client: Client) -> AsyncIterator[SchedulerService]:
-    service = SchedulerService(client, leader_election=LeaderElection(enabled=False))
+    service = SchedulerService(client, leader_election=scheduler_election(enabled=False))
     task = asyncio.create_task(service.run())
     try:
         await asyncio.wait_for(service.leading.wait(), 10)

@@ -24,8 +24,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
 import random
+import socket
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 
 from steersman.api.errors import StatusError
@@ -238,3 +242,43 @@ def _check_timing(lease_duration: float, renew_deadline: float, retry_period: fl
         raise ValueError("lease_duration must be greater than renew_deadline")
     if renew_deadline <= JITTER_FACTOR * retry_period:
         raise ValueError(f"renew_deadline must be greater than {JITTER_FACTOR} * retry_period")
+
+
+def default_identity() -> str:
+    """``<host>_<pid>_<random>``: unique per process, readable in ``holderIdentity``."""
+    return f"{socket.gethostname()}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class ElectionSettings:
+    """A component's ``--leader-elect*`` settings (kube-controller-manager's defaults)."""
+
+    lease_name: str
+    enabled: bool = True
+    lease_namespace: str = "kube-system"
+    identity: str = field(default_factory=default_identity)
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+
+
+async def run_elected(client: Client, settings: ElectionSettings,
+                      lead: Callable[[], Coroutine[Any, Any, None]], *,
+                      on_stopped_leading: Callable[[], None] | None = None,
+                      clock: Clock | None = None) -> None:
+    """Run ``lead`` while holding the Lease, standing again after every lost term.
+
+    Without election, ``lead`` simply runs. Returns only when cancelled (or ``lead`` raises).
+    """
+    if not settings.enabled:
+        await lead()
+        return
+    while True:
+        elector = LeaderElector(
+            client, name=settings.lease_name, namespace=settings.lease_namespace,
+            identity=settings.identity, on_started_leading=lead,
+            on_stopped_leading=on_stopped_leading, lease_duration=settings.lease_duration,
+            renew_deadline=settings.renew_deadline, retry_period=settings.retry_period,
+            clock=clock)
+        await elector.run()
+        log.warning("%s lost leadership; standing for election again", settings.lease_name)

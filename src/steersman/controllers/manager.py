@@ -10,57 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-from steersman.client import Client, Clock, LeaderElector, SystemClock
+from steersman.client import Client, Clock, SystemClock
+from steersman.client.leaderelection import ElectionSettings, run_elected
 from steersman.controllers.runtime import InformerFactory, QueueController
 
 log = logging.getLogger(__name__)
 
 
-def default_identity() -> str:
-    return f"{socket.gethostname()}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-
-
-@dataclass(frozen=True)
-class LeaderElection:
-    enabled: bool = True
-    lease_name: str = "kube-controller-manager"
-    lease_namespace: str = "kube-system"
-    identity: str = field(default_factory=default_identity)
-    lease_duration: float = 15.0
-    renew_deadline: float = 10.0
-    retry_period: float = 2.0
+def controller_manager_election(*, enabled: bool = True) -> ElectionSettings:
+    return ElectionSettings(lease_name="kube-controller-manager", enabled=enabled)
 
 
 class ControllerManager:
     def __init__(self, client: Client, controllers: Sequence[QueueController], *,
-                 election: LeaderElection | None = None, clock: Clock | None = None) -> None:
+                 election: ElectionSettings | None = None, clock: Clock | None = None) -> None:
         self._client = client
         self._controllers = list(controllers)
-        self._election = election or LeaderElection()
+        self._election = election or controller_manager_election()
         self._clock = clock or SystemClock()
         self.leading = asyncio.Event()
 
     async def run(self) -> None:
-        if not self._election.enabled:
-            await self._lead()
-            return
-        election = self._election
-        while True:
-            elector = LeaderElector(
-                self._client, name=election.lease_name, namespace=election.lease_namespace,
-                identity=election.identity, on_started_leading=self._lead,
-                on_stopped_leading=self.leading.clear, lease_duration=election.lease_duration,
-                renew_deadline=election.renew_deadline, retry_period=election.retry_period,
-                clock=self._clock)
-            await elector.run()
-            log.warning("%s lost leadership; standing for election again",
-                        election.lease_name)
+        await run_elected(self._client, self._election, self._lead,
+                          on_stopped_leading=self.leading.clear, clock=self._clock)
 
     async def _lead(self) -> None:
         factory = InformerFactory(self._client, clock=self._clock)

@@ -21,12 +21,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
-import uuid
-from dataclasses import dataclass, field
 
-from steersman.client import NAMESPACES, NODES, PDBS, PODS, Client, Informer, LeaderElector
+from steersman.client import NAMESPACES, NODES, PDBS, PODS, Client, Informer
+from steersman.client.leaderelection import ElectionSettings, run_elected
 from steersman.scheduler.binder import DEFAULT_MAX_IN_FLIGHT, ClientBinder
 from steersman.scheduler.informer_handlers import NodeEvents, PodEvents
 from steersman.scheduler.plugins.registry import default_profile
@@ -37,32 +34,19 @@ log = logging.getLogger(__name__)
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
 
 
-def default_identity() -> str:
-    return f"{socket.gethostname()}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-
-
-@dataclass(frozen=True)
-class LeaderElection:
-    """kube-scheduler's ``--leader-elect*`` settings (same defaults)."""
-
-    enabled: bool = True
-    lease_name: str = "kube-scheduler"
-    lease_namespace: str = "kube-system"
-    identity: str = field(default_factory=default_identity)
-    lease_duration: float = 15.0
-    renew_deadline: float = 10.0
-    retry_period: float = 2.0
+def scheduler_election(*, enabled: bool = True) -> ElectionSettings:
+    return ElectionSettings(lease_name="kube-scheduler", enabled=enabled)
 
 
 class SchedulerService:
     """Runs one scheduler profile against the API server; ``await run()`` until cancelled."""
 
     def __init__(self, client: Client, *, scheduler_name: str = DEFAULT_SCHEDULER_NAME,
-                 leader_election: LeaderElection | None = None,
+                 leader_election: ElectionSettings | None = None,
                  max_binds_in_flight: int = DEFAULT_MAX_IN_FLIGHT, seed: int = 0) -> None:
         self._client = client
         self._scheduler_name = scheduler_name
-        self._election = leader_election or LeaderElection()
+        self._election = leader_election or scheduler_election()
         self._max_binds_in_flight = max_binds_in_flight
         self._seed = seed
         self.scheduler: Scheduler | None = None
@@ -70,18 +54,8 @@ class SchedulerService:
         self.leading = asyncio.Event()
 
     async def run(self) -> None:
-        if not self._election.enabled:
-            await self._lead()
-            return
-        election = self._election
-        while True:
-            elector = LeaderElector(
-                self._client, name=election.lease_name, namespace=election.lease_namespace,
-                identity=election.identity, on_started_leading=self._lead,
-                on_stopped_leading=self.leading.clear, lease_duration=election.lease_duration,
-                renew_deadline=election.renew_deadline, retry_period=election.retry_period)
-            await elector.run()
-            log.warning("%s lost leadership; standing for election again", election.lease_name)
+        await run_elected(self._client, self._election, self._lead,
+                          on_stopped_leading=self.leading.clear)
 
     async def _lead(self) -> None:
         """One term: fresh informers and scheduler, synced before the first decision."""

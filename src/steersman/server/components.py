@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from steersman.client import Client, load_kubeconfig
-from steersman.controllers.manager import ControllerManager, LeaderElection
+from steersman.controllers.manager import ControllerManager, controller_manager_election
 from steersman.controllers.registry import build_controllers
-from steersman.scheduler.service import LeaderElection as SchedulerLeaderElection
-from steersman.scheduler.service import SchedulerService
+from steersman.scheduler.service import SchedulerService, scheduler_election
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +47,14 @@ class Components:
             client = self._client("steersman-controller-manager")
             self.controller_manager = ControllerManager(
                 client, build_controllers(client, self._controllers),
-                election=LeaderElection(enabled=self._leader_elect))
+                election=controller_manager_election(enabled=self._leader_elect))
             self._spawn(self.controller_manager.run(), "controller-manager")
         if self._scheduler:
             # Bindings are the scheduler's hot path: throttle them only by the binder's
             # in-flight bound, as scheduler_perf runs kube-scheduler (QPS 5000).
             client = self._client("steersman-scheduler", qps=5000, burst=5000)
             self.scheduler = SchedulerService(
-                client, leader_election=SchedulerLeaderElection(enabled=self._leader_elect))
+                client, leader_election=scheduler_election(enabled=self._leader_elect))
             self._spawn(self.scheduler.run(), "scheduler")
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:

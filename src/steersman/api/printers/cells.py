@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from steersman.api.meta import human_duration as human_duration
+
 NONE = "<none>"
 UNKNOWN = "<unknown>"
 UNSET = "<unset>"
@@ -67,44 +69,6 @@ def parse_time(value: Any) -> float | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
-
-
-def human_duration(seconds: float) -> str:
-    """apimachinery ``duration.HumanDuration``: about 2-3 significant figures of a duration."""
-    whole = int(seconds)
-    if whole < -1:
-        return "<invalid>"
-    if whole < 0:
-        return "0s"
-    if whole < 120:
-        return f"{whole}s"
-    minutes = whole // 60
-    if minutes < 10:
-        return _pair(minutes, "m", whole % 60, "s")
-    if minutes < 180:
-        return f"{minutes}m"
-    return _hours(whole // 3600, minutes % 60)
-
-
-def _hours(hours: int, minutes: int) -> str:
-    if hours < 8:
-        return _pair(hours, "h", minutes, "m")
-    if hours < 48:
-        return f"{hours}h"
-    days = hours // 24
-    if hours < 24 * 8:
-        return _pair(days, "d", hours % 24, "h")
-    if hours < 24 * 365 * 2:
-        return f"{days}d"
-    if hours < 24 * 365 * 8:
-        return _pair(days // 365, "y", days % 365, "d")
-    return f"{days // 365}y"
-
-
-def _pair(major: int, major_unit: str, minor: int, minor_unit: str) -> str:
-    if minor == 0:
-        return f"{major}{major_unit}"
-    return f"{major}{major_unit}{minor}{minor_unit}"
 
 
 def since(value: Any, now: float) -> str:
