@@ -21,6 +21,7 @@ from steersman.cli.agent import agent
 from steersman.cli.hollow import hollow_nodes
 from steersman.cli.image import image
 from steersman.server.controlplane import ControlPlane, ServerConfig, default_data_dir
+from steersman.server.localnodes import LocalNodes
 
 console = Console(stderr=True)
 # A server's heap is mostly the watch cache: millions of long-lived dicts that every full
@@ -89,13 +90,18 @@ def server(**kwargs: object) -> None:
 
 @main.command()
 @_server_options
-def up(**kwargs: object) -> None:
+@click.option("--nodes", type=click.IntRange(0, 32), default=1, show_default=True,
+              help="Node agents to run on this machine.")
+@click.option("--runtime", type=click.Choice(("process", "crun", "runc")), default="process",
+              show_default=True, help="Container runtime of the nodes (crun/runc need root).")
+def up(nodes: int, runtime: str, **kwargs: object) -> None:
     """Start a local cluster in one process and print how to use it."""
     config = _config(**kwargs)  # type: ignore[arg-type]
-    asyncio.run(_run(config, announce_export=True))
+    asyncio.run(_run(config, announce_export=True, nodes=nodes, runtime=runtime))
 
 
-async def _run(config: ServerConfig, *, announce_export: bool) -> None:
+async def _run(config: ServerConfig, *, announce_export: bool, nodes: int = 0,
+               runtime: str = "process") -> None:
     gc.set_threshold(*_GC_THRESHOLDS)
     plane = ControlPlane(config)
     with console.status("starting the control plane…"):
@@ -110,12 +116,17 @@ async def _run(config: ServerConfig, *, announce_export: bool) -> None:
     console.print(f"[green]✓[/] API server ready at [bold]{plane.url}[/] "
                   f"(store: {config.store})")
     console.print(f"  admin kubeconfig: {config.kubeconfig_path}")
+    local = LocalNodes(config.kubeconfig_path, config.data_dir, cluster=config.cluster_name,
+                       count=nodes, runtime=runtime)
+    if nodes:
+        with console.status(f"starting {nodes} node(s) with the {runtime} runtime…"):
+            await local.start()
+        console.print(f"  nodes: {', '.join(local.names)} (runtime {runtime})")
     if announce_export:
-        console.print("  [yellow]no node agent yet[/]: pods are stored and can be scheduled "
-                      "by later components, but nothing runs them")
         click.echo(f"export KUBECONFIG={config.kubeconfig_path}", err=False)
     await _wait_for_signal()
     with console.status("stopping…"):
+        await local.stop()
         await plane.stop()
 
 

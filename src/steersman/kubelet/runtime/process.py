@@ -92,13 +92,16 @@ class ProcessRuntime(StateBackedRuntime):
 
     def _launch_spec(self, record: ContainerRecord, sandbox: SandboxRecord) -> LaunchSpec:
         config = record.config
-        if not config.command:
+        # Without an image there is no entrypoint: like an image whose ENTRYPOINT is empty,
+        # `args` alone is the command line (what `kubectl run … -- sh -c …` sends).
+        argv = config.command + config.args
+        if not argv:
             raise CreateError(
                 f"container {config.name!r}: the process runtime does not use images, "
-                "so `command` is required"
+                "so `command` or `args` is required"
             )
         return LaunchSpec(
-            argv=config.command + config.args,
+            argv=argv,
             env=_environment(config, sandbox),
             cwd=self._working_dir(config, sandbox),
             log_path=record.log_path,
