@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 from pathlib import Path
 
 import click
 from rich.console import Console
 
 from steersman.api.errors import StatusError
+from steersman.cli.signals import wait_for_stop_signal
 from steersman.client import (
     Client,
     ClientConfig,
@@ -97,18 +97,9 @@ async def _serve(config: AgentConfig, client_config: ClientConfig, runtime_name:
                       f"{client_config.server} (runtime {runtime.name}, pods in "
                       f"{config.pod_cidr})", soft_wrap=True)
         running = asyncio.create_task(node.run())
-        await _wait_for_signal(running)
+        await wait_for_stop_signal(unless_done=running)
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError, ServerUnreachable):
             await running
 
 
-async def _wait_for_signal(running: asyncio.Task[None]) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    waiter = asyncio.create_task(stop.wait())
-    await asyncio.wait({waiter, running}, return_when=asyncio.FIRST_COMPLETED)
-    waiter.cancel()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 import time
 from collections.abc import Coroutine
 from pathlib import Path
@@ -20,6 +19,7 @@ import click
 from rich.console import Console
 
 from steersman.api.errors import StatusError
+from steersman.cli.signals import wait_for_stop_signal
 from steersman.client import Client, ConfigError, ServerUnreachable, load_kubeconfig
 from steersman.kubelet.hollow import HollowConfig, HollowNodes, parse_labels, parse_taints
 
@@ -84,10 +84,8 @@ async def _serve(config: HollowConfig, kubeconfig: Path | None) -> None:
 async def _until_signal(work: Coroutine[Any, Any, None]) -> None:
     """Run ``work`` until it ends or SIGINT/SIGTERM cancels it; the Nodes are left as is."""
     task = asyncio.create_task(work)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, task.cancel)
+    if await wait_for_stop_signal(unless_done=task):
+        task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
     if task.cancelled():

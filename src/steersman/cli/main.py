@@ -7,10 +7,8 @@ where the admin kubeconfig is, and ``up`` prints the ``export KUBECONFIG=…`` l
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
-import signal
 from pathlib import Path
 
 import click
@@ -20,6 +18,7 @@ from steersman import __version__
 from steersman.cli.agent import agent
 from steersman.cli.hollow import hollow_nodes
 from steersman.cli.image import image
+from steersman.cli.signals import wait_for_stop_signal
 from steersman.server.controlplane import ControlPlane, ServerConfig, default_data_dir
 from steersman.server.localnodes import LocalNodes
 
@@ -124,19 +123,10 @@ async def _run(config: ServerConfig, *, announce_export: bool, nodes: int = 0,
         console.print(f"  nodes: {', '.join(local.names)} (runtime {runtime})")
     if announce_export:
         click.echo(f"export KUBECONFIG={config.kubeconfig_path}", err=False)
-    await _wait_for_signal()
+    await wait_for_stop_signal()
     with console.status("stopping…"):
         await local.stop()
         await plane.stop()
-
-
-async def _wait_for_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
 
 
 main.add_command(hollow_nodes)
