@@ -41,6 +41,13 @@ class AgentConfig:
     status_interval: float = 60.0
     resync_interval: float = 1.0
     volume_resync_interval: float = 10.0
+    # The HTTPS server the API server proxies logs, exec, attach and port-forward to:
+    # its port (published as status.daemonEndpoints), its serving certificate and the CA
+    # that signs the clients it accepts (the API server's kubelet-client certificate).
+    port: int = 10250
+    serving_cert_file: Path | None = None
+    serving_key_file: Path | None = None
+    client_ca_file: Path | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.pods <= MAX_PODS:

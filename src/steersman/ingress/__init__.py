@@ -1,0 +1,1 @@
+"""The ingress controller: networking.k8s.io/v1 Ingress routing with TLS termination."""
