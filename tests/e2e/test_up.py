@@ -34,14 +34,26 @@ async def _remove_containers(state_dir: Path) -> None:
         await runtime.remove_sandbox(sandbox.id)
 
 
+_OTHER_CONTEXT = """apiVersion: v1
+kind: Config
+clusters: [{name: other, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: other, user: {token: abc}}]
+contexts: [{name: other, context: {cluster: other, user: other}}]
+current-context: other
+"""
+
+
 def test_up_prints_export_line_and_runs_pods(tmp_path: Path) -> None:
     data_dir = tmp_path / "cluster"
     log = tmp_path / "up.log"
+    merged = tmp_path / "home" / ".kube" / "config"
+    merged.parent.mkdir(parents=True)
+    merged.write_text(_OTHER_CONTEXT)
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "steersman", "up", "--port", "0", "--data-dir",
-             str(data_dir), "--name", "t"], stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
+             str(data_dir), "--name", "t", "--merge-kubeconfig", str(merged)],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait(lambda: "export KUBECONFIG=" in log.read_text(), 60, "the export line")
         assert f"export KUBECONFIG={data_dir / 'admin.kubeconfig'}" in log.read_text()
@@ -59,6 +71,7 @@ def test_up_prints_export_line_and_runs_pods(tmp_path: Path) -> None:
         pod = json.loads(_kubectl(data_dir, "get", "pod", "hello", "-o", "json").stdout)
         assert pod["status"]["podIP"].startswith("127.42.")
         assert pod["spec"]["nodeName"] == "t-node-0"
+        _check_merged_kubeconfig(merged, data_dir)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -67,3 +80,15 @@ def test_up_prints_export_line_and_runs_pods(tmp_path: Path) -> None:
             process.kill()
             process.wait(timeout=10)
         asyncio.run(_remove_containers(data_dir / "nodes" / "t-node-0" / "runtime"))
+
+
+def _check_merged_kubeconfig(merged: Path, data_dir: Path) -> None:
+    """``--merge-kubeconfig``: the cluster's context is added and current; others stay."""
+    env = {**os.environ, "KUBECONFIG": str(merged)}
+    contexts = subprocess.run([need_tool("kubectl"), "config", "get-contexts", "-o", "name"],
+                              capture_output=True, text=True, env=env, check=True).stdout
+    assert set(contexts.split()) == {"other", "steersman-t"}
+    nodes = subprocess.run([need_tool("kubectl"), "--cache-dir", str(data_dir / "kc2"), "get",
+                            "nodes", "-o", "name"], capture_output=True, text=True, env=env,
+                           timeout=60, check=True).stdout
+    assert nodes.split() == ["node/t-node-0"]

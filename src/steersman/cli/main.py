@@ -15,6 +15,7 @@ import click
 from rich.console import Console
 
 from steersman import __version__
+from steersman.apiserver.kubeconfig import KubeconfigError, merge_into_kubeconfig
 from steersman.cli.agent import agent
 from steersman.cli.hollow import hollow_nodes
 from steersman.cli.image import image
@@ -93,14 +94,20 @@ def server(**kwargs: object) -> None:
               help="Node agents to run on this machine.")
 @click.option("--runtime", type=click.Choice(("process", "crun", "runc")), default="process",
               show_default=True, help="Container runtime of the nodes (crun/runc need root).")
-def up(nodes: int, runtime: str, **kwargs: object) -> None:
+@click.option("--merge-kubeconfig", "merge_kubeconfig", is_flag=False, flag_value=str(
+              Path("~/.kube/config")), default=None, metavar="[PATH]",
+              help="Also merge the steersman-NAME context into PATH [default: ~/.kube/config] "
+                   "and make it the current context.")
+def up(nodes: int, runtime: str, merge_kubeconfig: str | None, **kwargs: object) -> None:
     """Start a local cluster in one process and print how to use it."""
     config = _config(**kwargs)  # type: ignore[arg-type]
-    asyncio.run(_run(config, announce_export=True, nodes=nodes, runtime=runtime))
+    merge_into = Path(merge_kubeconfig).expanduser() if merge_kubeconfig else None
+    asyncio.run(_run(config, announce_export=True, nodes=nodes, runtime=runtime,
+                     merge_into=merge_into))
 
 
 async def _run(config: ServerConfig, *, announce_export: bool, nodes: int = 0,
-               runtime: str = "process") -> None:
+               runtime: str = "process", merge_into: Path | None = None) -> None:
     gc.set_threshold(*_GC_THRESHOLDS)
     plane = ControlPlane(config)
     with console.status("starting the control plane…"):
@@ -115,6 +122,8 @@ async def _run(config: ServerConfig, *, announce_export: bool, nodes: int = 0,
     console.print(f"[green]✓[/] API server ready at [bold]{plane.url}[/] "
                   f"(store: {config.store})")
     console.print(f"  admin kubeconfig: {config.kubeconfig_path}")
+    if merge_into is not None:
+        _merge_kubeconfig(config, merge_into)
     local = LocalNodes(config.kubeconfig_path, config.data_dir, cluster=config.cluster_name,
                        count=nodes, runtime=runtime)
     if nodes:
@@ -127,6 +136,17 @@ async def _run(config: ServerConfig, *, announce_export: bool, nodes: int = 0,
     with console.status("stopping…"):
         await local.stop()
         await plane.stop()
+
+
+def _merge_kubeconfig(config: ServerConfig, target: Path) -> None:
+    try:
+        merge_into_kubeconfig(target, config.kubeconfig_path)
+    except (OSError, KubeconfigError) as exc:
+        raise click.ClickException(
+            f"cannot merge the steersman-{config.cluster_name} context into {target}: {exc}; "
+            f"fix or move that file, or use KUBECONFIG={config.kubeconfig_path}") from exc
+    console.print(f"  context steersman-{config.cluster_name} merged into {target} "
+                  f"(now current)")
 
 
 main.add_command(hollow_nodes)
