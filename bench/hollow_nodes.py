@@ -25,8 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,54 +33,14 @@ from typing import Any
 
 import orjson
 
+from processes import Child, cpu_seconds, memory_mib
 from steersman.client import LEASES, NAMESPACES, PODS, Client, load_kubeconfig
 
 CONCURRENCY = 32
-_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def log(message: str) -> None:
     print(f"[hollow-bench] {message}", file=sys.stderr, flush=True)
-
-
-class Child:
-    """A subprocess with its output in a log file, stopped by PID."""
-
-    def __init__(self, argv: list[str], log_path: Path) -> None:
-        self.log_path = log_path
-        with open(log_path, "wb") as out:
-            self.process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_for(self, text: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.log_text():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{self.process.args!r}: no {text!r}:\n{self.log_text()}")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def pod(name: str, node: str) -> dict[str, Any]:
@@ -170,11 +128,11 @@ async def measure(kubeconfig: Path, hollow_argv: list[str], work: Path,
             leases = await count_events(client, "kube-node-lease", LEASES, args.idle)
             idle_s = time.monotonic() - wall_before
             cpu = (cpu_seconds(pid) - cpu_before) / idle_s * 100
-            rss = rss_mib(pid)
+            rss = memory_mib(pid)
             log(f"{args.pods} pods to Running")
             running_s = await pods_to_running(client, "hollow-bench", args.pods, args.nodes,
                                               "hollow")
-            rss_with_pods = rss_mib(pid)
+            rss_with_pods = memory_mib(pid)
         finally:
             hollow.stop()
     return {

@@ -27,8 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +36,7 @@ from typing import Any
 
 import orjson
 
+from processes import Child
 from steersman.client import NAMESPACES, PODS, Client, load_kubeconfig
 
 CONCURRENCY = 64
@@ -52,40 +51,6 @@ Object = dict[str, Any]
 
 def log(message: str) -> None:
     print(f"[scheduler-bench] {message}", file=sys.stderr, flush=True)
-
-
-class Child:
-    """A subprocess with its output in a log file, stopped by PID."""
-
-    def __init__(self, argv: list[str], log_path: Path) -> None:
-        self.log_path = log_path
-        with open(log_path, "wb") as out:
-            self.process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
-
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_for(self, text: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.log_text():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{self.process.args!r}: no {text!r}:\n{self.log_text()}")
-            time.sleep(0.05)
-
-    def memory_mib(self, field: str) -> float:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
 
 
 # Pod shapes ------------------------------------------------------------------------------

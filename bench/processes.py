@@ -1,0 +1,95 @@
+"""What the benchmarks share: child processes they start and stop, and /proc readings.
+
+:class:`Child` runs a ``steersman`` command (or anything else) with its output in a log
+file, waits for a line of it, and stops it by PID; :func:`cpu_seconds` and
+:func:`memory_mib` read one process, :func:`tree` finds a process's descendants so a
+footprint can include what a command started (a node's container supervisors).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class Child:
+    """A subprocess with its output in a log file, stopped by PID."""
+
+    def __init__(self, argv: list[str], log_path: Path) -> None:
+        self.log_path = log_path
+        with open(log_path, "wb") as out:
+            self.process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.log_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{self.process.args!r}: no {text!r}:\n{self.log_text()}")
+            time.sleep(0.05)
+
+    def memory_mib(self, field: str = "VmRSS") -> float:
+        return memory_mib(self.pid, field)
+
+    def stop(self, timeout: float = 20) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def memory_mib(pid: int, field: str = "VmRSS") -> float:
+    """A ``/proc/PID/status`` memory field (``VmRSS``, ``VmHWM``) in MiB; 0 when gone."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return 0.0
+    for line in lines:
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and every live process whose ancestry (or session) leads to it."""
+    parents: dict[int, int] = {}
+    sessions: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        sessions[int(entry.name)] = int(fields[3])
+    found = {pid}
+    changed = True
+    while changed:
+        changed = False
+        for child, parent in parents.items():
+            if child not in found and parent in found:
+                found.add(child)
+                changed = True
+    return sorted(found)
