@@ -48,10 +48,10 @@ class FakePods:
             containers={c.name: c for c in containers}, connect=_connect)
         self.running.update(c.container_id for c in containers if c.container_id)
 
-    def pod(self, namespace: str, name: str) -> PodTarget | None:
+    async def pod(self, namespace: str, name: str) -> PodTarget | None:
         return self.pods.get((namespace, name))
 
-    def container_running(self, container_id: str) -> bool:
+    async def container_running(self, container_id: str) -> bool:
         return container_id in self.running
 
 

@@ -25,8 +25,8 @@ from kubernetes import client, config
 from kubernetes.stream import portforward, stream
 
 from steersman.apiserver.pki import Pki
+from steersman.kubelet.runtime.crilog import CriLogWriter
 from steersman.kubelet.streaming import ContainerTarget
-from steersman.kubelet.streaming.crilog import RotatingLogWriter
 from tests.e2e.fake_node import FakeNode
 from tests.e2e.harness import ServerProcess
 
@@ -53,7 +53,7 @@ def node(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 def _write_logs(path: Path, lines: list[str], *, max_bytes: int = 10_000) -> None:
     ticks = iter(range(len(lines) * 2))
-    writer = RotatingLogWriter(path, max_bytes=max_bytes, max_files=5,
+    writer = CriLogWriter(path, max_bytes=max_bytes, max_files=5,
                                clock=lambda: T0 + next(ticks) * 1_000_000_000)
     for line in lines:
         writer.write("stdout", line.encode() + b"\n")
@@ -107,7 +107,7 @@ def test_logs_follow_until_the_container_exits(server: ServerProcess, node: Fake
     try:
         assert follower.stdout is not None
         assert follower.stdout.readline() == "line 30\n"
-        writer = RotatingLogWriter(path, max_bytes=400, max_files=5)
+        writer = CriLogWriter(path, max_bytes=400, max_files=5)
         for i in range(31, 41):
             writer.write("stdout", f"line {i}\n".encode())
         writer.close()

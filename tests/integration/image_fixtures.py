@@ -1,5 +1,6 @@
 """Builds a busybox image from Debian's busybox-static, as OCI layout and docker-archive,
-and pushes images to a registry with plain v2 calls (monolithic upload, manifest PUT)."""
+runs Debian's docker-registry on 127.0.0.1 (optionally with htpasswd basic auth) and
+pushes images to it with plain v2 calls (monolithic upload, manifest PUT)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tarfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,10 @@ import aiohttp
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+# htpasswd line for puller / s3cret-pass (bcrypt, cost 4), made once with Python's crypt.
+HTPASSWD = "puller:$2b$04$38aQjSrUTo4BVnF4qMfzQOj2.qb8VESpG0YJ4jFJAlJasWS.oPN4S\n"
+USER, PASSWORD = "puller", "s3cret-pass"
+DEFAULT_CONFIG: dict[str, Any] = {"Cmd": ["sh"], "Env": ["PATH=/bin"], "WorkingDir": "/"}
 
 
 def sha256(data: bytes) -> str:
@@ -54,7 +62,8 @@ def busybox_rootfs(busybox: str, root: Path) -> Path:
     return root
 
 
-def build_image(rootfs: Path, *, arch: str = "amd64") -> BuiltImage:
+def build_image(rootfs: Path, *, arch: str = "amd64",
+                image_config: dict[str, Any] | None = None) -> BuiltImage:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for path in sorted(rootfs.rglob("*")):
@@ -70,7 +79,7 @@ def build_image(rootfs: Path, *, arch: str = "amd64") -> BuiltImage:
     layer_tar = buffer.getvalue()
     layer_gz = gzip.compress(layer_tar, mtime=0)
     config = _json({"architecture": arch, "os": "linux",
-                    "config": {"Cmd": ["sh"], "Env": ["PATH=/bin"], "WorkingDir": "/"},
+                    "config": image_config or DEFAULT_CONFIG,
                     "rootfs": {"type": "layers", "diff_ids": [sha256(layer_tar)]}})
     manifest = _json({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
                       "config": _descriptor("application/vnd.oci.image.config.v1+json", config),
@@ -104,6 +113,51 @@ def write_docker_archive(image: BuiltImage, path: Path, *, tag: str) -> Path:
     manifest = _json([{"Config": config_name, "RepoTags": [tag], "Layers": [layer_name]}])
     return _write_tar(path, {"manifest.json": manifest, config_name: image.config,
                              layer_name: image.layer_tar})
+
+
+def run_registry(binary: str, directory: Path, *, auth: bool) -> Iterator[str]:
+    """docker-registry on an ephemeral 127.0.0.1 port (htpasswd ``USER``/``PASSWORD`` when
+    ``auth``); yields ``127.0.0.1:PORT`` and stops it by PID."""
+    port = free_port()
+    (directory / "htpasswd").write_text(HTPASSWD)
+    config: dict[str, Any] = {
+        "version": 0.1, "log": {"level": "error"},
+        "storage": {"filesystem": {"rootdirectory": str(directory / "storage")}},
+        "http": {"addr": f"127.0.0.1:{port}"}}
+    if auth:
+        config["auth"] = {"htpasswd": {"realm": "steersman-test",
+                                       "path": str(directory / "htpasswd")}}
+    (directory / "config.yml").write_text(json.dumps(config))
+    with (directory / "registry.log").open("wb") as log:
+        process = subprocess.Popen([binary, "serve", str(directory / "config.yml")],
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        _wait_listening(port, process)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "docker-registry exited at start"
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError("docker-registry did not listen within 15 s")
 
 
 async def push(session: aiohttp.ClientSession, base: str, repository: str, tag: str,

@@ -10,9 +10,7 @@ import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -30,18 +28,18 @@ from steersman.kubelet.images import (
 )
 from steersman.kubelet.images.rootfs import release_rootfs
 from tests.integration.image_fixtures import (
+    PASSWORD,
+    USER,
     BuiltImage,
     build_image,
     busybox_rootfs,
+    free_port,
     push,
+    run_registry,
     write_docker_archive,
     write_oci_layout,
 )
 from tests.tools import need_tool
-
-# htpasswd line for puller / s3cret-pass (bcrypt, cost 4), made once with Python's crypt.
-HTPASSWD = "puller:$2b$04$38aQjSrUTo4BVnF4qMfzQOj2.qb8VESpG0YJ4jFJAlJasWS.oPN4S\n"
-USER, PASSWORD = "puller", "s3cret-pass"
 
 
 @pytest.fixture(scope="module")
@@ -51,46 +49,9 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> BuiltImage:
     return build_image(root)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _start_registry(tmp: Path, *, auth: bool) -> Iterator[str]:
-    binary = need_tool("docker-registry", "apt install docker-registry")
-    port = _free_port()
-    (tmp / "htpasswd").write_text(HTPASSWD)
-    config = {"version": 0.1, "log": {"level": "error"},
-              "storage": {"filesystem": {"rootdirectory": str(tmp / "storage")}},
-              "http": {"addr": f"127.0.0.1:{port}"}}
-    if auth:
-        config["auth"] = {"htpasswd": {"realm": "steersman-test", "path": str(tmp / "htpasswd")}}
-    (tmp / "config.yml").write_text(json.dumps(config))
-    with (tmp / "registry.log").open("wb") as log:
-        process = subprocess.Popen([binary, "serve", str(tmp / "config.yml")],
-                                   stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_listening(port, process)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "docker-registry exited at start"
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise AssertionError("docker-registry did not listen within 15 s")
+    yield from run_registry(need_tool("docker-registry", "apt install docker-registry"), tmp,
+                            auth=auth)
 
 
 @pytest.fixture
@@ -217,6 +178,6 @@ async def test_pull_with_image_pull_secret(image: BuiltImage, auth_registry: str
 
 
 async def test_unreachable_registry_fails_fast(client: RegistryClient) -> None:
-    port = _free_port()
+    port = free_port()
     with pytest.raises(PullError, match=f"cannot reach registry 127.0.0.1:{port}"):
         await asyncio.wait_for(client.pull(f"127.0.0.1:{port}/x/y:v1"), 10)

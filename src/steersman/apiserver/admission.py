@@ -137,12 +137,20 @@ class ServiceAllocator:
             self._ips.add(ip)
 
     def _free_ip(self, service: Object) -> str:
+        # KEP-3070: the lowest min(max(16, size/16), 256) addresses are kept for Services
+        # that ask for a fixed IP (kube-dns at .10): dynamic allocation takes the upper band
+        # first and the lower band only once the upper one is full.
         size = self._network.num_addresses
-        start = self._random.randrange(2, size - 1)
-        for offset in range(size - 3):
-            candidate = str(self._network.network_address + 2 + (start + offset) % (size - 3))
-            if candidate not in self._ips:
-                return candidate
+        static = min(max(16, size // 16), 256)
+        for low, high in ((static, size - 1), (2, min(static, size - 1))):
+            if low >= high:
+                continue
+            span = high - low
+            start = self._random.randrange(span)
+            for offset in range(span):
+                candidate = str(self._network.network_address + low + (start + offset) % span)
+                if candidate not in self._ips:
+                    return candidate
         raise errors.StatusError(500, "InternalError",
                                  f"failed to allocate a serviceIP: range {self._network} is full")
 

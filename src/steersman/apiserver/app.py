@@ -19,8 +19,13 @@ from steersman.api.resources import Registry, ResourceInfo
 from steersman.apiserver import discovery
 from steersman.apiserver import negotiation as neg
 from steersman.apiserver.authn import Authenticator, UserInfo
+from steersman.apiserver.bootstrap_tokens import bootstrapper_denial, is_bootstrapper
+from steersman.apiserver.certificate_requests import CertificateRequests
 from steersman.apiserver.generic import GenericRegistry
 from steersman.apiserver.handlers import ResourceHandlers
+from steersman.apiserver.hpa_v1 import HorizontalPodAutoscalerV1
+from steersman.apiserver.metrics_api import GROUP as METRICS_GROUP
+from steersman.apiserver.metrics_api import MetricsAPI
 from steersman.apiserver.nodeproxy import NodeProxy
 from steersman.apiserver.oidc import OIDC_PATHS, OIDCDiscovery
 from steersman.apiserver.openapi_routes import OpenAPIRoutes
@@ -42,14 +47,15 @@ VERSION_INFO = {
 }
 USER_KEY = web.AppKey("user", UserInfo)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-_PUBLIC = ("/healthz", "/livez", "/readyz", "/version")
+_PUBLIC = ("/healthz", "/livez", "/readyz", "/version", "/cacerts")
 
 
 class APIServer:
     def __init__(self, *, resources: Registry, registry: GenericRegistry, cache: WatchCache,
                  authenticator: Authenticator | None, server_address: str,
                  service_accounts: ServiceAccountTokens | None = None,
-                 node_proxy: NodeProxy | None = None) -> None:
+                 node_proxy: NodeProxy | None = None, ca_pem: bytes | None = None,
+                 node_metrics: MetricsAPI | None = None) -> None:
         self.resources = resources
         self.registry = registry
         self.cache = cache
@@ -64,6 +70,13 @@ class APIServer:
         self.oidc = None if service_accounts is None else OIDCDiscovery(
             service_accounts, server_address=server_address)
         self.openapi = OpenAPIRoutes(resources)
+        self.certificate_requests = CertificateRequests(registry, self.handlers)
+        self.ca_pem = ca_pem
+        self.node_metrics = node_metrics  # metrics.k8s.io, when nodes can be scraped
+        if node_metrics is not None:
+            node_metrics.register(resources)
+        self.hpa_v1 = HorizontalPodAutoscalerV1(registry)  # a view of the stored v2 HPAs
+        self.hpa_v1.register(resources)
         self.ready = False
 
     def application(self) -> web.Application:
@@ -98,6 +111,11 @@ class APIServer:
                 authorization_header=request.headers.get("Authorization"), peercert=peercert)
             if user is None:
                 raise errors.unauthorized()
+            if is_bootstrapper(user.groups):  # no RBAC yet: join tokens reach CSRs only
+                denial = bootstrapper_denial(user.name, request.method,
+                                             request.path.rstrip("/") or "/")
+                if denial is not None:
+                    raise denial
             request["user"] = user
         return await handler(request)
 
@@ -123,6 +141,8 @@ class APIServer:
             return self._health
         if path == "/version":
             return self._version
+        if path == "/cacerts" and self.ca_pem is not None:
+            return self._cacerts
         if path == "/openapi/v2":
             return self.openapi.v2
         if path == "/openapi/v3":
@@ -139,6 +159,11 @@ class APIServer:
 
     async def _version(self, request: web.Request) -> web.Response:
         return neg.json_response(VERSION_INFO)
+
+    async def _cacerts(self, request: web.Request) -> web.Response:
+        """The cluster CA, unauthenticated: joining agents pin it by the hash in their token."""
+        assert self.ca_pem is not None
+        return web.Response(body=self.ca_pem, content_type="application/x-pem-file")
 
     async def _discovery(self, request: web.Request, path: str) -> web.Response:
         document = self._discovery_document(request, path)
@@ -173,11 +198,18 @@ class APIServer:
 
     async def _dispatch(self, request: web.Request, info: ResourceInfo,
                         ri: RequestInfo) -> web.StreamResponse:
+        if info.group == METRICS_GROUP and self.node_metrics is not None:  # computed, read-only
+            return await self.node_metrics.serve(request, info, ri)
         if info.group in VIRTUAL_GROUPS:  # create-only reviews, never stored
             return await self.reviews.create(request, info, ri)
         if info.namespaced and ri.namespace == "" and request.method not in ("GET",):
             raise errors.StatusError(404, "NotFound",
                                      "the server could not find the requested resource")
+        if self.hpa_v1.serves(info):
+            return await self.hpa_v1.serve(request, info, ri)
+        csr_handler = self.certificate_requests.route(request.method, info, ri)
+        if csr_handler is not None:  # the requester's identity, approval, the signer's status
+            return await csr_handler(request, info, ri)
         if ri.subresource:
             return await self.subresources.dispatch(request, info, ri)
         method = request.method

@@ -6,7 +6,8 @@ Contract:
   certificates signed by the cluster CA): its subject's common name is the user name and
   every organization is a group, as in Kubernetes' x509 authenticator.
 * Otherwise ``Authorization: Bearer <token>`` is looked up among the static tokens (the
-  admin token now; join tokens are added and removed at run time).
+  admin token now; join tokens are added and removed at run time), then among bootstrap
+  tokens (``<id>.<secret>``, checked by an injected :data:`BootstrapCheck`).
   Tokens are kept only as SHA-256 digests and looked up by digest, so neither the secret
   nor the time a lookup takes depends on how much of a guess matches a real token.
 * A bearer token that is not a static token may be a service-account JWT: valid when
@@ -54,6 +55,9 @@ SERVICE_ACCOUNTS_GROUP = "system:serviceaccounts"
 _EXTRA_PREFIX = "authentication.kubernetes.io/"
 
 Extra = tuple[tuple[str, tuple[str, ...]], ...]
+BootstrapCheck = Callable[[str], tuple[str, tuple[str, ...]] | None]
+"""``check(token)``: ``(user, groups)`` of a valid bootstrap token (``<id>.<secret>``), else
+None; :class:`~.bootstrap_tokens.BootstrapTokenAuthenticator` is the one implementation."""
 ObjectLookup = Callable[[str, str, str], str | None]
 """``lookup(kind, namespace, name)``: the uid of that live object; None when it is absent or
 being deleted. Kinds asked for: ServiceAccount, Pod, Secret, Node (namespace "")."""
@@ -172,12 +176,14 @@ class Authenticator:
 
     def __init__(self, tokens: Mapping[str, UserInfo], *,
                  service_accounts: ServiceAccountTokens | None = None,
-                 lookup: ObjectLookup | None = None) -> None:
+                 lookup: ObjectLookup | None = None,
+                 bootstrap: BootstrapCheck | None = None) -> None:
         if (service_accounts is None) != (lookup is None):
             raise ValueError("service-account tokens need both the token issuer and a lookup")
         self._users_by_digest: dict[bytes, UserInfo] = {}
         self._service_accounts = service_accounts
         self._lookup = lookup
+        self._bootstrap = bootstrap
         for token, user in tokens.items():
             self.add_token(token, user)
 
@@ -212,7 +218,7 @@ class Authenticator:
 
     def authenticate_token(self, token: str, *, audiences: Sequence[str] = ()) -> TokenResult:
         """Check a bearer token for ``audiences`` (default: the API audiences)."""
-        user = self._users_by_digest.get(_digest(token))
+        user = self._users_by_digest.get(_digest(token)) or self._bootstrap_user(token)
         if user is not None:
             # Static tokens are audience-agnostic: they are good for the API audiences only.
             matched = tuple(a for a in audiences or self.api_audiences
@@ -224,6 +230,10 @@ class Authenticator:
         if self._service_accounts is None or not jws.looks_like_jws(token):
             return TokenResult(None, error="invalid bearer token")
         return self._service_account_token(self._service_accounts, token, audiences)
+
+    def _bootstrap_user(self, token: str) -> UserInfo | None:
+        found = self._bootstrap(token) if self._bootstrap is not None else None
+        return None if found is None else _authenticated(UserInfo(found[0], found[1]))
 
     def _service_account_token(self, issuer: ServiceAccountTokens, token: str,
                                audiences: Sequence[str]) -> TokenResult:

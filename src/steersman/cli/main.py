@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import ipaddress
 import logging
 from pathlib import Path
 
@@ -15,12 +16,21 @@ import click
 from rich.console import Console
 
 from steersman import __version__
-from steersman.apiserver.kubeconfig import KubeconfigError, merge_into_kubeconfig
 from steersman.cli.agent import agent
 from steersman.cli.hollow import hollow_nodes
 from steersman.cli.image import image
 from steersman.cli.signals import wait_for_stop_signal
+from steersman.controllers.servicelb import DEFAULT_LB_POOL, parse_pool
+from steersman.dns import DNSConfig, Upstream, parse_upstream
+from steersman.ingress import (
+    DEFAULT_HTTP_PORT,
+    DEFAULT_HTTPS_PORT,
+    IngressConfig,
+    ListenError,
+    default_address,
+)
 from steersman.server.controlplane import ControlPlane, ServerConfig, default_data_dir
+from steersman.server.kubeconfigs import MergeError, merge_admin_context
 from steersman.server.localnodes import LocalNodes
 
 console = Console(stderr=True)
@@ -63,6 +73,30 @@ def _server_options(func: click.decorators.FC) -> click.decorators.FC:
                           "servers on one etcd)."),
         click.option("--scheduler/--no-scheduler", default=True, show_default=True,
                      help="Run the scheduler (leader-elected like the controllers)."),
+        click.option("--lb-pool", default=DEFAULT_LB_POOL, show_default=True,
+                     callback=_check_lb_pool,
+                     help="Addresses given to LoadBalancer Services (IPv4 CIDR)."),
+        click.option("--ingress/--no-ingress", default=True, show_default=True,
+                     help="Run the ingress controller (IngressClass steersman)."),
+        click.option("--ingress-address", default="", callback=_check_ip,
+                     help="Ingress listen address [default: this cluster's own loopback "
+                          "address in 127.80.0.0/16, derived from the data dir]."),
+        click.option("--ingress-http-port", default=DEFAULT_HTTP_PORT, show_default=True,
+                     type=click.IntRange(0, 65535), help="Ingress HTTP port (0: any free)."),
+        click.option("--ingress-https-port", default=DEFAULT_HTTPS_PORT, show_default=True,
+                     type=click.IntRange(0, 65535), help="Ingress HTTPS port (0: any free)."),
+        click.option("--dns/--no-dns", default=True, show_default=True,
+                     help="Serve cluster DNS (cluster.local) for the kube-dns Service."),
+        click.option("--dns-address", default="", callback=_check_ip,
+                     help="Cluster DNS listen address [default: the kube-dns ClusterIP, "
+                          "127.43.0.10]."),
+        click.option("--dns-port", default=53, show_default=True,
+                     type=click.IntRange(0, 65535),
+                     help="Cluster DNS port, UDP and TCP (0: any free; 53 needs root)."),
+        click.option("--dns-upstream", multiple=True, callback=_check_upstreams,
+                     metavar="IP[:PORT]",
+                     help="Resolver for names outside the cluster; repeat for more "
+                          "[default: the nameservers of /etc/resolv.conf]."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -71,14 +105,45 @@ def _server_options(func: click.decorators.FC) -> click.decorators.FC:
 
 def _config(cluster_name: str, data_dir: Path | None, bind_address: str, port: int,
             store_url: str, insecure_http: bool, controllers: str,
-            leader_elect: bool, scheduler: bool) -> ServerConfig:
+            leader_elect: bool, scheduler: bool, lb_pool: str,
+            ingress: bool = True, ingress_address: str = "",
+            ingress_http_port: int = DEFAULT_HTTP_PORT,
+            ingress_https_port: int = DEFAULT_HTTPS_PORT, dns: bool = True,
+            dns_address: str = "", dns_port: int = 53,
+            dns_upstream: tuple[Upstream, ...] = ()) -> ServerConfig:
     selection = tuple(name.strip() for name in controllers.split(",") if name.strip())
-    return ServerConfig(data_dir=data_dir or default_data_dir(cluster_name),
+    directory = data_dir or default_data_dir(cluster_name)
+    ingress_config = IngressConfig(ingress_address or default_address(directory),
+                                   ingress_http_port, ingress_https_port) if ingress else None
+    dns_config = DNSConfig(address=dns_address, port=dns_port,
+                           upstreams=dns_upstream or None) if dns else None
+    return ServerConfig(data_dir=directory, ingress=ingress_config, dns=dns_config,
                         cluster_name=cluster_name, bind_address=bind_address, port=port,
                         store_url=store_url, insecure_http=insecure_http,
                         controllers=selection, leader_elect=leader_elect,
-                        scheduler=scheduler)
+                        scheduler=scheduler, lb_pool=lb_pool)
 
+
+def _check_lb_pool(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        return str(parse_pool(value))
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from err
+
+
+def _check_upstreams(ctx: click.Context, param: click.Parameter,
+                     values: tuple[str, ...]) -> tuple[Upstream, ...]:
+    try:
+        return tuple(parse_upstream(value) for value in values)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from err
+
+
+def _check_ip(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value)) if value else ""
+    except ValueError as err:
+        raise click.BadParameter(f"{value!r} is not an IP address") from err
 
 @main.command()
 @_server_options
@@ -113,6 +178,8 @@ async def _run(config: ServerConfig, *, announce_export: bool, nodes: int = 0,
     with console.status("starting the control plane…"):
         try:
             await plane.start()
+        except ListenError as exc:
+            raise click.ClickException(str(exc)) from exc
         except OSError as exc:
             raise click.ClickException(
                 f"cannot listen on {config.bind_address}:{config.port}: {exc.strerror}; "
@@ -122,6 +189,11 @@ async def _run(config: ServerConfig, *, announce_export: bool, nodes: int = 0,
     console.print(f"[green]✓[/] API server ready at [bold]{plane.url}[/] "
                   f"(store: {config.store})")
     console.print(f"  admin kubeconfig: {config.kubeconfig_path}")
+    _announce_ingress(plane)
+    _announce_dns(plane)
+    if plane.join_token_path is not None:
+        console.print(f"  join a node: steersman agent --server {plane.url} "
+                      f"--token-file {plane.join_token_path} --node-name NAME", soft_wrap=True)
     if merge_into is not None:
         _merge_kubeconfig(config, merge_into)
     local = LocalNodes(config.kubeconfig_path, config.data_dir, cluster=config.cluster_name,
@@ -138,13 +210,30 @@ async def _run(config: ServerConfig, *, announce_export: bool, nodes: int = 0,
         await plane.stop()
 
 
+def _announce_ingress(plane: ControlPlane) -> None:
+    ingress = plane.components.ingress if plane.components else None
+    if ingress is not None and ingress.proxy is not None:
+        proxy = ingress.proxy
+        console.print(f"  ingress (class steersman): http://{proxy.address}:{proxy.http_port}, "
+                      f"https://{proxy.address}:{proxy.https_port}", soft_wrap=True)
+
+
+def _announce_dns(plane: ControlPlane) -> None:
+    components = plane.components
+    if components is not None and components.dns is not None:
+        host, port = components.dns.address
+        at = f"@{host}" + (f" -p {port}" if port != 53 else "")
+        console.print(f"  cluster DNS: {host}:{port} (try: dig {at} "
+                      f"kubernetes.default.svc.cluster.local)", soft_wrap=True)
+    elif components is not None and components.dns_error:
+        console.print(f"  [yellow]![/] {components.dns_error}", soft_wrap=True)
+
+
 def _merge_kubeconfig(config: ServerConfig, target: Path) -> None:
     try:
-        merge_into_kubeconfig(target, config.kubeconfig_path)
-    except (OSError, KubeconfigError) as exc:
-        raise click.ClickException(
-            f"cannot merge the steersman-{config.cluster_name} context into {target}: {exc}; "
-            f"fix or move that file, or use KUBECONFIG={config.kubeconfig_path}") from exc
+        merge_admin_context(config, target)
+    except MergeError as exc:
+        raise click.ClickException(str(exc)) from exc
     console.print(f"  context steersman-{config.cluster_name} merged into {target} "
                   f"(now current)")
 

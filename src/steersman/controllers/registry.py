@@ -9,6 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from steersman.client import Client, Clock
+from steersman.controllers.certificates import (
+    ClusterSigning,
+    CSRApprovingController,
+    CSRCleanerController,
+    CSRSigningController,
+)
 from steersman.controllers.cronjob import CronJobController
 from steersman.controllers.daemonset import DaemonSetController
 from steersman.controllers.deployment import DeploymentController
@@ -16,12 +22,14 @@ from steersman.controllers.disruption import DisruptionController
 from steersman.controllers.endpoints import EndpointsController
 from steersman.controllers.endpointslice import EndpointSliceController
 from steersman.controllers.garbagecollector import GarbageCollector
+from steersman.controllers.horizontalpodautoscaler import HorizontalPodAutoscalerController
 from steersman.controllers.job import JobController
 from steersman.controllers.namespace import NamespaceController
 from steersman.controllers.nodelifecycle import NodeLifecycleController, TaintEvictionController
 from steersman.controllers.replicaset import ReplicaSetController, ReplicationManager
 from steersman.controllers.runtime import QueueController
 from steersman.controllers.serviceaccount import ServiceAccountController
+from steersman.controllers.servicelb import DEFAULT_LB_POOL, ServiceLBController
 from steersman.controllers.statefulset import StatefulSetController
 from steersman.controllers.ttlafterfinished import TTLAfterFinishedController
 
@@ -44,18 +52,36 @@ CONTROLLERS: dict[str, Factory] = {
     "job": lambda client, clock: JobController(client, clock=clock),
     "ttlafterfinished": lambda client, clock: TTLAfterFinishedController(client, clock=clock),
     "cronjob": lambda client, clock: CronJobController(client, clock=clock),
+    "horizontalpodautoscaling": lambda client, clock: HorizontalPodAutoscalerController(
+        client, clock=clock),
+    "csrapproving": lambda client, clock: CSRApprovingController(client, clock=clock),
+    "csrcleaner": lambda client, clock: CSRCleanerController(client, clock=clock),
 }
+SIGNING = "csrsigning"
+"""Runs only with the cluster CA (``cluster_signing``), as kube-controller-manager's
+``csrsigning`` needs ``--cluster-signing-cert-file`` and ``-key-file``."""
+SERVICE_LB = "servicelb"
+"""The cloud-controller role for LoadBalancer Services: addresses of ``lb_pool``."""
 
 
 def build_controllers(client: Client, selection: Sequence[str] = ("*",), *,
-                      clock: Clock | None = None) -> list[QueueController]:
+                      clock: Clock | None = None,
+                      cluster_signing: ClusterSigning | None = None,
+                      lb_pool: str = DEFAULT_LB_POOL) -> list[QueueController]:
     """The controllers named by ``selection`` in registry order."""
-    unknown = [s.lstrip("-") for s in selection if s.lstrip("-") not in (*CONTROLLERS, "*")]
+    unknown = [s.lstrip("-") for s in selection
+               if s.lstrip("-") not in (*CONTROLLERS, SIGNING, SERVICE_LB, "*")]
     if unknown:
         raise ValueError(f"unknown controllers: {', '.join(unknown)}; "
-                         f"known: {', '.join(CONTROLLERS)}")
+                         f"known: {', '.join([*CONTROLLERS, SIGNING, SERVICE_LB])}")
     disabled = {s[1:] for s in selection if s.startswith("-")}
-    wanted = set(CONTROLLERS) if "*" in selection else {
+    wanted = {*CONTROLLERS, SIGNING, SERVICE_LB} if "*" in selection else {
         s for s in selection if not s.startswith("-")}
-    return [factory(client, clock) for name, factory in CONTROLLERS.items()
-            if name in wanted - disabled]
+    wanted -= disabled
+    controllers = [factory(client, clock) for name, factory in CONTROLLERS.items()
+                   if name in wanted]
+    if SIGNING in wanted and cluster_signing is not None:
+        controllers.append(CSRSigningController(client, cluster_signing, clock=clock))
+    if SERVICE_LB in wanted:
+        controllers.append(ServiceLBController(client, pool=lb_pool, clock=clock))
+    return controllers

@@ -17,8 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from steersman.client import Client, load_kubeconfig
+from steersman.controllers.certificates import ClusterSigning
 from steersman.controllers.manager import ControllerManager, controller_manager_election
 from steersman.controllers.registry import build_controllers
+from steersman.controllers.servicelb import DEFAULT_LB_POOL
+from steersman.dns import ClusterDNS, DNSConfig, DNSListenError
+from steersman.ingress import IngressConfig, IngressController
 from steersman.scheduler.service import SchedulerService, scheduler_election
 
 log = logging.getLogger(__name__)
@@ -26,11 +30,22 @@ log = logging.getLogger(__name__)
 
 class Components:
     def __init__(self, kubeconfig: Path, *, controllers: Sequence[str],
-                 leader_elect: bool, scheduler: bool = True) -> None:
+                 leader_elect: bool, scheduler: bool = True,
+                 cluster_signing: ClusterSigning | None = None,
+                 lb_pool: str = DEFAULT_LB_POOL,
+                 ingress: IngressConfig | None = None,
+                 dns: DNSConfig | None = None) -> None:
         self._kubeconfig = kubeconfig
         self._controllers = tuple(controllers)
         self._leader_elect = leader_elect
         self._scheduler = scheduler
+        self._ingress = ingress
+        self._dns = dns
+        self.dns: ClusterDNS | None = None
+        self.dns_error = ""
+        self.ingress: IngressController | None = None
+        self._cluster_signing = cluster_signing
+        self._lb_pool = lb_pool
         self._clients: list[Client] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.controller_manager: ControllerManager | None = None
@@ -46,7 +61,9 @@ class Components:
         if self._controllers:
             client = self._client("steersman-controller-manager")
             self.controller_manager = ControllerManager(
-                client, build_controllers(client, self._controllers),
+                client, build_controllers(client, self._controllers,
+                                          cluster_signing=self._cluster_signing,
+                                          lb_pool=self._lb_pool),
                 election=controller_manager_election(enabled=self._leader_elect))
             self._spawn(self.controller_manager.run(), "controller-manager")
         if self._scheduler:
@@ -56,6 +73,26 @@ class Components:
             self.scheduler = SchedulerService(
                 client, leader_election=scheduler_election(enabled=self._leader_elect))
             self._spawn(self.scheduler.run(), "scheduler")
+        if self._ingress is not None:
+            # The ingress data plane serves on its own, without leader election: binding
+            # here makes a port clash fail the server's start with a clear message.
+            self.ingress = IngressController(self._client("steersman-ingress"), self._ingress)
+            await self.ingress.start()
+            self._spawn(self.ingress.run(), "ingress")
+        if self._dns is not None:
+            await self._start_dns(self._dns)
+
+    async def _start_dns(self, config: DNSConfig) -> None:
+        # Not fatal: port 53 needs root, and one machine's several clusters (or test
+        # servers) share the address; the server runs on and says why DNS is off.
+        dns = ClusterDNS(self._client("steersman-dns"), config)
+        try:
+            await dns.start()
+        except DNSListenError as err:
+            self.dns_error = str(err)
+            log.warning("%s", err)
+            return
+        self.dns = dns
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coroutine, name=name)
@@ -68,6 +105,10 @@ class Components:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        if self.ingress is not None:
+            await self.ingress.stop()
+        if self.dns is not None:
+            await self.dns.stop()
         for client in self._clients:
             await client.close()
         self._clients.clear()

@@ -2,8 +2,10 @@
 
 ``ControlPlane.start`` opens the store named by the configuration (SQLite under the data
 dir by default), loads the watch cache, wires admission, serves the stored CRDs' resources,
-creates the built-in objects, binds the listener (HTTPS with a generated CA, or plain HTTP
-on loopback for experiments), and writes the admin kubeconfig. ``stop`` undoes it in reverse order.
+creates the built-in objects and the default join token (``<data dir>/node-token``, see
+:mod:`steersman.apiserver.bootstrap_tokens`), binds the listener (HTTPS with a generated
+CA, or plain HTTP on loopback for experiments), and writes the admin kubeconfig. The
+controller manager signs node certificates with that CA. ``stop`` undoes it in reverse order.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import ipaddress
 import logging
 import os
 import socket
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from aiohttp import web
@@ -22,9 +25,15 @@ from steersman.apiserver.admission import NamespaceLifecycle, ServiceAllocator
 from steersman.apiserver.app import APIServer
 from steersman.apiserver.authn import Authenticator, UserInfo
 from steersman.apiserver.bootstrap import ensure_builtin_objects
+from steersman.apiserver.bootstrap_tokens import (
+    BootstrapTokenAuthenticator,
+    ensure_join_token,
+    secret_lookup,
+)
 from steersman.apiserver.crd import CustomResourceAdmission, CustomResourceDefinitions
 from steersman.apiserver.generic import GenericRegistry
 from steersman.apiserver.kubeconfig import write_kubeconfig
+from steersman.apiserver.metrics_api import MetricsAPI, node_metrics_api
 from steersman.apiserver.nodeproxy import NodeProxy
 from steersman.apiserver.pki import (
     ensure_admin_token,
@@ -39,6 +48,10 @@ from steersman.apiserver.serviceaccount_admission import ServiceAccountDefaults
 from steersman.apiserver.tokenrequest import registry_lookup
 from steersman.apiserver.tolerations_admission import DefaultTolerationSeconds
 from steersman.apiserver.watchcache import WatchCache
+from steersman.controllers.certificates import ClusterSigning
+from steersman.controllers.servicelb import DEFAULT_LB_POOL
+from steersman.dns import DNSConfig, dns_service_ip
+from steersman.ingress import IngressConfig
 from steersman.server.components import Components
 from steersman.store import open_store
 from steersman.store.interface import Store
@@ -61,9 +74,12 @@ class ServerConfig:
     store_url: str = ""
     insecure_http: bool = False
     service_cidr: str = "127.43.0.0/16"
+    lb_pool: str = DEFAULT_LB_POOL
     controllers: tuple[str, ...] = ("*",)
     leader_elect: bool = True
     scheduler: bool = True
+    ingress: IngressConfig | None = None
+    dns: DNSConfig | None = None
 
     @property
     def store(self) -> str:
@@ -84,6 +100,7 @@ class ControlPlane:
         self._crds: CustomResourceDefinitions | None = None
         self.components: Components | None = None
         self.port = 0
+        self.join_token_path: Path | None = None
 
     @property
     def url(self) -> str:
@@ -114,7 +131,10 @@ class ControlPlane:
         log.info("API server listening on %s", self.url)
         self.components = Components(config.kubeconfig_path, controllers=config.controllers,
                                      leader_elect=config.leader_elect,
-                                     scheduler=config.scheduler)
+                                     scheduler=config.scheduler,
+                                     cluster_signing=self._cluster_signing(),
+                                     lb_pool=config.lb_pool,
+                                     ingress=config.ingress, dns=_dns(config))
         await self.components.start()
 
     async def _build_api(self) -> APIServer:
@@ -138,10 +158,28 @@ class ControlPlane:
             advertise_ip=_advertise_ip(self.config.bind_address), port=self.port)
         tokens = ServiceAccountTokens(
             key=ensure_service_account_key(self.config.data_dir / "pki"))
+        ca_pem = await self._ensure_join_token(registry)
         return APIServer(resources=resources, registry=registry, cache=self.cache,
                          authenticator=self._authenticator(tokens, registry),
                          server_address=f"{_advertise_ip(self.config.bind_address)}:{self.port}",
-                         service_accounts=tokens, node_proxy=self._node_proxy(registry))
+                         service_accounts=tokens, node_proxy=self._node_proxy(registry),
+                         ca_pem=ca_pem, node_metrics=self._node_metrics(registry))
+
+    async def _ensure_join_token(self, registry: GenericRegistry) -> bytes | None:
+        """The CA served at /cacerts; keeps the join token in <data dir>/node-token."""
+        if self.config.insecure_http:
+            return None
+        pki = ensure_pki(self.config.data_dir / "pki", hosts=_sans(self.config.bind_address))
+        ca_pem = pki.ca_cert.read_bytes()
+        self.join_token_path = await ensure_join_token(registry, self.config.data_dir,
+                                                       ca_pem=ca_pem)
+        return ca_pem
+
+    def _cluster_signing(self) -> ClusterSigning | None:
+        if self.config.insecure_http:
+            return None
+        pki_dir = self.config.data_dir / "pki"
+        return ClusterSigning(cert_file=pki_dir / "ca.crt", key_file=pki_dir / "ca.key")
 
     def _node_proxy(self, registry: GenericRegistry) -> NodeProxy | None:
         """Relays pod logs, exec, attach and port-forward to node agents (HTTPS only)."""
@@ -150,13 +188,22 @@ class ControlPlane:
         pki = ensure_pki(self.config.data_dir / "pki", hosts=_sans(self.config.bind_address))
         return NodeProxy(registry, kubelet_client_ssl_context(pki))
 
+    def _node_metrics(self, registry: GenericRegistry) -> MetricsAPI | None:
+        """metrics.k8s.io from the node agents' /metrics/resource (HTTPS only)."""
+        if self.config.insecure_http:
+            return None
+        pki = ensure_pki(self.config.data_dir / "pki", hosts=_sans(self.config.bind_address))
+        return node_metrics_api(registry, kubelet_client_ssl_context(pki))
+
     def _authenticator(self, tokens: ServiceAccountTokens,
                        registry: GenericRegistry) -> Authenticator | None:
         if self.config.insecure_http:
             return None
         token = ensure_admin_token(self.config.data_dir)
         return Authenticator({token: ADMIN}, service_accounts=tokens,
-                             lookup=registry_lookup(registry))
+                             lookup=registry_lookup(registry),
+                             bootstrap=BootstrapTokenAuthenticator(
+                                 secret_lookup(registry), clock=time.time).authenticate)
 
     async def _serve(self, listener: socket.socket) -> None:
         assert self.api is not None
@@ -189,6 +236,13 @@ class ControlPlane:
             await self.cache.close()
         if self.store is not None:
             await self.store.close()
+
+
+def _dns(config: ServerConfig) -> DNSConfig | None:
+    """Cluster DNS at the kube-dns address of this server's service range."""
+    if config.dns is None:
+        return None
+    return replace(config.dns, service_ip=dns_service_ip(config.service_cidr))
 
 
 def _check_insecure(config: ServerConfig) -> None:

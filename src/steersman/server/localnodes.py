@@ -3,30 +3,53 @@
 Each agent runs in the server's process and event loop with its own client, runtime state
 and data dir (``<data dir>/nodes/<node>``), exactly as ``steersman agent`` would from
 another process. Stopping them leaves containers running; the next ``up`` adopts them.
+
+Each agent serves logs, exec and port-forward on its own node address (``127.42.x.1``), so
+the agents of one cluster never compete for a port, on port 10250 when it is free there and
+on any free port otherwise (another cluster on this machine may have a node with the same
+address); the bound port is what the Node publishes. Its serving certificate is issued on
+every start by the cluster CA (``<node dir>/pki``) for that address, and it accepts the
+clients that CA signed: the API server's kubelet-client certificate.
+
+Each node also runs its service proxy (``proxy_mode``, userspace by default). The nodes share
+this machine's network namespace, so their userspace proxies share one listener pool: a
+ClusterIP, load-balancer address or ``127.0.0.1:nodePort`` is bound once and its
+connections are spread over the nodes' proxies; each node's ``nodeIP:nodePort`` is its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from pathlib import Path
 
+from steersman.apiserver.pki import (
+    CERT_MODE,
+    KEY_MODE,
+    Pki,
+    issue_serving_certificate,
+    write_file_atomically,
+)
 from steersman.client import Client, ServerUnreachable, SystemClock, load_kubeconfig
 from steersman.kubelet.agent import AgentConfig, NodeAgent
 from steersman.kubelet.agent.runtime_adapter import RuntimeAdapter
 from steersman.kubelet.runtime.registry import new_runtime
+from steersman.proxy import ListenerPool, ServiceProxy, new_backend
 
 log = logging.getLogger(__name__)
 
 
 class LocalNodes:
     def __init__(self, kubeconfig: Path, data_dir: Path, *, cluster: str, count: int,
-                 runtime: str) -> None:
+                 runtime: str, proxy_mode: str = "userspace") -> None:
         self._kubeconfig = kubeconfig
         self._data_dir = data_dir
         self._names = [f"{cluster}-node-{index}" for index in range(count)]
         self._runtime = runtime
+        self._proxy_mode = proxy_mode
+        self._listeners = ListenerPool()
         self._clients: list[Client] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -38,19 +61,43 @@ class LocalNodes:
         """Register every node, then run their pod workers in the background."""
         for name in self._names:
             agent = await self._agent(name)
-            await agent.register()
+            await agent.start()
             self._tasks.append(asyncio.create_task(agent.run(), name=f"agent-{name}"))
+            self._start_proxy(name, agent.ctx.config.node_ip)
 
     async def _agent(self, name: str) -> NodeAgent:
         directory = self._data_dir / "nodes" / name
-        config = AgentConfig(node_name=name, data_dir=directory)
+        config = self._serving(AgentConfig(node_name=name, data_dir=directory))
         runtime = await RuntimeAdapter.open(
             new_runtime(self._runtime, state_dir=directory / "runtime"))
         clock = SystemClock()
         client = Client(load_kubeconfig(self._kubeconfig), clock=clock,
                         user_agent=f"steersman-agent/{name}")
         self._clients.append(client)
-        return NodeAgent(client, runtime, config, clock=clock)
+        return NodeAgent(client, runtime, config, clock=clock, service=runtime.service)
+
+    def _serving(self, config: AgentConfig) -> AgentConfig:
+        """``config`` with a fresh serving certificate for its node address, from the CA."""
+        pki = Pki.at(self._data_dir / "pki")
+        cert, key = issue_serving_certificate(
+            pki, common_name=f"system:node:{config.node_name}",
+            hosts=[config.node_ip, config.node_name])
+        directory = config.data_dir / "pki"
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        cert_file, key_file = directory / "kubelet.crt", directory / "kubelet.key"
+        write_file_atomically(key_file, key, mode=KEY_MODE)
+        write_file_atomically(cert_file, cert, mode=CERT_MODE)
+        return dataclasses.replace(config, any_port_if_taken=True, serving_cert_file=cert_file,
+                                   serving_key_file=key_file, client_ca_file=pki.ca_cert)
+
+    def _start_proxy(self, name: str, node_ip: str) -> None:
+        if self._proxy_mode == "none":
+            return
+        client = Client(load_kubeconfig(self._kubeconfig), user_agent=f"steersman-proxy/{name}")
+        self._clients.append(client)
+        backend = new_backend(self._proxy_mode, node_name=name, pool=self._listeners)
+        proxy = ServiceProxy(client, node_name=name, node_ip=node_ip, backend=backend)
+        self._tasks.append(asyncio.create_task(proxy.run(), name=f"proxy-{name}"))
 
     async def stop(self) -> None:
         for task in self._tasks:

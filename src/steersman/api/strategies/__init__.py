@@ -18,7 +18,9 @@ Hooks the API server calls besides the Strategy protocol:
 from __future__ import annotations
 
 from steersman.api.strategies.apiextensions import CustomResourceDefinitionStrategy
+from steersman.api.strategies.autoscaling import HorizontalPodAutoscalerStrategy
 from steersman.api.strategies.batch import CronJobStrategy, JobStrategy, default_job_selector
+from steersman.api.strategies.certificates import CertificateSigningRequestStrategy
 from steersman.api.strategies.cluster import (
     EventStrategy,
     LeaseStrategy,
@@ -89,9 +91,11 @@ _REGISTRY: dict[tuple[str, str], Strategy] = {
     ("apps", "DaemonSet"): DaemonSetStrategy(),
     ("batch", "Job"): JobStrategy(),
     ("batch", "CronJob"): CronJobStrategy(),
+    ("autoscaling", "HorizontalPodAutoscaler"): HorizontalPodAutoscalerStrategy(),
     ("discovery.k8s.io", "EndpointSlice"): EndpointSliceStrategy(),
     ("events.k8s.io", "Event"): EventStrategy(),
     ("coordination.k8s.io", "Lease"): LeaseStrategy(),
+    ("certificates.k8s.io", "CertificateSigningRequest"): CertificateSigningRequestStrategy(),
     ("scheduling.k8s.io", "PriorityClass"): PriorityClassStrategy(),
     (_NETWORKING, "Ingress"): IngressStrategy(),
     (_NETWORKING, "IngressClass"): IngressClassStrategy(),

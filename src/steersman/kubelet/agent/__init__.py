@@ -14,9 +14,14 @@ From the node outwards, pure to I/O:
 * :mod:`.volumes`, :mod:`.atomic_writer` — volumes on disk;
 * :mod:`.handlers`, :mod:`.probes` — probe and hook handlers, the probe state machines;
 * :mod:`.sources` — ConfigMaps, Secrets, Services and tokens from the API;
+* :mod:`.resources` — requests and limits as cgroup values;
+* :mod:`.image_pulls`, :mod:`.events` — images ensured before a container starts (pull
+  policy, pull secrets, back-off, image GC) and the events the agent records;
 * :mod:`.containers`, :mod:`.pod_runtime` — starting and stopping instances of one pod;
 * :mod:`.pod_worker`, :mod:`.workers` — one asyncio task per pod;
 * :mod:`.node` — registration, Lease and node status;
+* :mod:`.serving`, :mod:`.runtime_streams` — the streaming server (logs, exec, attach,
+  port-forward) over the agent's pods and the runtime service;
 * :mod:`.agent` — :class:`NodeAgent`, which composes them and adopts running containers.
 """
 

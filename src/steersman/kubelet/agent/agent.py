@@ -1,13 +1,15 @@
 """``NodeAgent``: register the node, adopt what the runtime runs, then run the pods.
 
-Start-up order, so a restarted agent changes nothing that runs: register (or resume) the
+Start-up order, so a restarted agent changes nothing that runs: bind the streaming server
+(:mod:`.serving`, when the agent is given the full runtime service and a serving
+certificate) so its port can be published, register (or resume) the
 Node — retried with capped back-off while the API server is away —, start the pod informer
 (``spec.nodeName=<node>``), wait for its first list, claim the pod IPs recorded on the
 runtime's sandboxes, seed the status writer with the statuses the API already shows,
 start one worker per pod (each finds its sandbox and containers running and only resumes
 probing, readiness seeded from the API), and remove the containers of pods deleted
 meanwhile. Then the heartbeat, the status writer, the informer and the workers run until
-cancelled; cancelling leaves every container running.
+cancelled; cancelling leaves every container running and stops the streaming server.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ from steersman.kubelet.agent.config import AgentConfig
 from steersman.kubelet.agent.context import AgentContext
 from steersman.kubelet.agent.cri import POD_IP_ANNOTATION, POD_UID_LABEL, Runtime
 from steersman.kubelet.agent.node import NodeHeartbeat
+from steersman.kubelet.agent.serving import AgentPods, NodeServing
 from steersman.kubelet.agent.workers import PodWorkers
+from steersman.kubelet.runtime.interface import RuntimeService
+from steersman.kubelet.stats import ResourceMetricsHandler, UsageCollector
 
 log = logging.getLogger(__name__)
 Object = dict[str, Any]
@@ -30,10 +35,14 @@ _REGISTER_RETRY_BASE, _REGISTER_RETRY_CAP = 0.5, 30.0
 
 
 class NodeAgent:
-    """One node: its heartbeat, its pod informer and its pod workers."""
+    """One node: its heartbeat, its pod informer, its pod workers and its streaming server.
+
+    ``service``: the runtime service behind ``runtime``, for exec and logs (None: the
+    node serves no streams).
+    """
 
     def __init__(self, client: Client, runtime: Runtime, config: AgentConfig, *,
-                 clock: Clock) -> None:
+                 clock: Clock, service: RuntimeService | None = None) -> None:
         self.ctx = AgentContext.build(client, runtime, config, clock=clock)
         self.heartbeat = NodeHeartbeat(client, config,
                                        runtime=f"{runtime.name}://{runtime.version}",
@@ -41,9 +50,28 @@ class NodeAgent:
         self.informer = Informer(client, PODS, field_selector=f"spec.nodeName={config.node_name}",
                                  clock=clock)
         self.workers = PodWorkers(self.ctx)
+        self.serving = None if service is None else NodeServing(config, AgentPods(
+            self.informer.indexer, service, addresses=self.ctx.addresses,
+            statuses=self.ctx.statuses.last_written), service,
+            resource_metrics=ResourceMetricsHandler(UsageCollector(runtime)))
         self._adopted = False
         self.informer.add_handlers(on_add=self._seen, on_update=lambda _old, new: self._seen(new),
                                    on_delete=self._gone)
+
+    async def start(self) -> None:
+        """Bind the streaming server, then register the Node with its port."""
+        if self.serving is not None:
+            self.heartbeat.kubelet_port = await self.serving.start()
+        try:
+            await self.register()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Stop serving streams (the containers keep running)."""
+        if self.serving is not None:
+            await self.serving.stop()
 
     async def register(self) -> None:
         """Register the Node, retrying with capped back-off while the server is away."""
@@ -76,6 +104,7 @@ class NodeAgent:
         finally:
             informer.cancel()
             await self.workers.stop()
+            await self.close()
 
     async def _adopt(self) -> None:
         runtime = self.ctx.runtime

@@ -41,10 +41,12 @@ class AgentConfig:
     status_interval: float = 60.0
     resync_interval: float = 1.0
     volume_resync_interval: float = 10.0
-    # The HTTPS server the API server proxies logs, exec, attach and port-forward to:
-    # its port (published as status.daemonEndpoints), its serving certificate and the CA
-    # that signs the clients it accepts (the API server's kubelet-client certificate).
+    # The HTTPS server the API server proxies logs, exec, attach and port-forward to, on
+    # node_ip: its port (0: any free one; published as status.daemonEndpoints), whether a
+    # taken port gives way to any free one, its serving certificate and the CA that signs
+    # the clients it accepts (the API server's kubelet-client certificate).
     port: int = 10250
+    any_port_if_taken: bool = False
     serving_cert_file: Path | None = None
     serving_key_file: Path | None = None
     client_ca_file: Path | None = None
@@ -52,6 +54,7 @@ class AgentConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.pods <= MAX_PODS:
             raise ValueError(f"--pods must be between 1 and {MAX_PODS}, got {self.pods}")
+        _check_serving(self)
         object.__setattr__(self, "pod_cidr", str(pod_network(self.pod_cidr, self.node_name)))
         object.__setattr__(self, "cpu", canonical_quantity(self.cpu or str(os.cpu_count() or 1)))
         object.__setattr__(self, "memory", canonical_quantity(self.memory or machine_memory()))
@@ -70,6 +73,21 @@ class AgentConfig:
         return {"cpu": self.cpu, "memory": self.memory, "pods": str(self.pods),
                 "ephemeral-storage": canonical_quantity(str(disk)),
                 "hugepages-1Gi": "0", "hugepages-2Mi": "0"}
+
+
+def _check_serving(config: AgentConfig) -> None:
+    if not 0 <= config.port <= 65535:
+        raise ValueError(f"--port must be between 0 and 65535, got {config.port}")
+    given = {"--tls-cert-file": config.serving_cert_file,
+             "--tls-private-key-file": config.serving_key_file,
+             "--client-ca-file": config.client_ca_file}
+    missing = [flag for flag, path in given.items() if path is None]
+    if missing and len(missing) < len(given):
+        raise ValueError(f"{', '.join(missing)} missing: serving logs, exec and port-forward "
+                         "needs a certificate, its key and the CA of the clients it accepts")
+    for flag, path in given.items():
+        if path is not None and not path.is_file():
+            raise ValueError(f"{flag}: {path} is not a readable file")
 
 
 def pod_network(text: str, node_name: str) -> ipaddress.IPv4Network:

@@ -1,7 +1,9 @@
 """Start and stop one container instance, with its lifecycle hooks.
 
 Starting (``kuberuntime_container.go`` ``startContainer``): build the environment
-(:mod:`.env`), expand ``$(VAR)`` in command and args, map the volume mounts, create the
+(:mod:`.env`), expand ``$(VAR)`` in command and args, map the volume mounts, convert
+requests and limits to cgroup values (:mod:`.resources`) and take ``runAsUser`` /
+``runAsGroup`` from the securityContext, create the
 instance with the kubelet's labels and its restart count, start it, then run the
 ``postStart`` hook — if the hook fails the instance is killed (``FailedPostStartHook``).
 Stopping (``killContainer``): run ``preStop`` within the grace period, then stop with
@@ -27,6 +29,7 @@ from steersman.kubelet.agent.cri import (
 )
 from steersman.kubelet.agent.env import EnvInputs, build_env, expand_command
 from steersman.kubelet.agent.handlers import Target, run_handler
+from steersman.kubelet.agent.resources import container_resources
 from steersman.kubelet.agent.volumes import container_mounts
 
 log = logging.getLogger(__name__)
@@ -45,19 +48,31 @@ def pod_labels(pod: Object) -> dict[str, str]:
 
 def container_config(pod: Object, container: Object, *, restart_count: int,
                      inputs: EnvInputs, volume_paths: Mapping[str, Path],
-                     log_dir: Path) -> ContainerConfig:
-    """The runtime's view of one instance of ``container``."""
+                     log_dir: Path, image_ref: str = "") -> ContainerConfig:
+    """The runtime's view of one instance of ``container`` (``image_ref``: the pulled
+    image, for runtimes that run images)."""
     env = build_env(pod, container, inputs)
     name = str(container["name"])
+    user, group = run_as(pod, container)
     return ContainerConfig(
-        name=name, image=str(container.get("image") or ""),
+        name=name, image=str(container.get("image") or ""), image_ref=image_ref,
         command=expand_command(container.get("command") or [], env),
         args=expand_command(container.get("args") or [], env),
         working_dir=str(container.get("workingDir") or ""), env=tuple(env),
         mounts=tuple(container_mounts(container, volume_paths)),
         log_path=str(log_dir / name / f"{restart_count}.log"),
+        resources=container_resources(container), run_as_user=user, run_as_group=group,
         labels={**pod_labels(pod), CONTAINER_NAME_LABEL: name},
         annotations={RESTART_COUNT_ANNOTATION: str(restart_count)})
+
+
+def run_as(pod: Object, container: Object) -> tuple[int | None, int | None]:
+    """``runAsUser`` and ``runAsGroup``: the container's securityContext over the pod's."""
+    pod_context = (pod.get("spec") or {}).get("securityContext") or {}
+    context = container.get("securityContext") or {}
+    values = (context.get(key, pod_context.get(key)) for key in ("runAsUser", "runAsGroup"))
+    user, group = (int(v) if v is not None else None for v in values)
+    return user, group
 
 
 async def start_container(ctx: AgentContext, pod: Object, container: Object,

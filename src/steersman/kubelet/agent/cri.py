@@ -5,7 +5,9 @@ sandboxes, containers, status, ``ExecSync``); the runtimes of
 :mod:`steersman.kubelet.runtime` (process, crun, runc) and the in-memory fake of the tests
 implement it. Containers carry the kubelet's labels (:data:`POD_UID_LABEL` & co.) and the
 restart count as an annotation, so an agent that restarts finds and adopts them from the
-runtime alone.
+runtime alone. A runtime that runs images (crun, runc) exposes the node's
+:class:`~steersman.kubelet.images.ImageStore` as ``image_store``: the agent pulls into it
+and passes the resolved ``image_ref``; the process runtime has none and ignores images.
 
 Times are seconds since the epoch (``0.0`` = not yet); ``pid`` is the container's main
 process (0 when it has none), published in ``containerID`` so a restart that adopts
@@ -18,6 +20,8 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from steersman.kubelet.images import ImageStore
 
 POD_UID_LABEL = "io.kubernetes.pod.uid"
 POD_NAME_LABEL = "io.kubernetes.pod.name"
@@ -67,18 +71,36 @@ class SandboxStatus:
     annotations: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """cgroup limits in the kernel's units; ``None``: unlimited / the runtime's default."""
+
+    cpu_shares: int | None = None
+    cpu_quota: int | None = None  # microseconds per period
+    cpu_period: int | None = None  # microseconds
+    memory_limit: int | None = None  # bytes
+
+
 @dataclass(frozen=True)
 class ContainerConfig:
-    """What to run: the expanded command and args, env and mounts of one instance."""
+    """What to run: the expanded command and args, env, mounts and limits of one instance.
+
+    ``image_ref`` is the pulled image (``repo@sha256:…``) when the runtime runs images;
+    ``run_as_user`` / ``run_as_group`` (securityContext) override the image's ``User``.
+    """
 
     name: str
     image: str
+    image_ref: str = ""
     command: Sequence[str] = ()
     args: Sequence[str] = ()
     working_dir: str = ""
     env: Sequence[tuple[str, str]] = ()
     mounts: Sequence[Mount] = ()
     log_path: str = ""
+    resources: Resources = field(default_factory=Resources)
+    run_as_user: int | None = None
+    run_as_group: int | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
 
@@ -124,6 +146,7 @@ class Runtime(Protocol):
 
     name: str
     version: str
+    image_store: ImageStore | None  # None: the runtime ignores images (process)
 
     async def run_pod_sandbox(self, config: SandboxConfig) -> str: ...
 

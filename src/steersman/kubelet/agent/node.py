@@ -4,7 +4,8 @@
 kubernetes.io labels plus ``--labels``, ``--taints``, capacity = allocatable from
 :class:`~.config.AgentConfig`, InternalIP and Hostname addresses, a complete ``nodeInfo``
 from this machine (kernel, OS image, boot ID, machine ID, the runtime's name and version)
-and the kubelet port. :class:`NodeHeartbeat` registers (or resumes an existing Node: its
+and the port its streaming server is bound to (``daemonEndpoints``; 0: it serves none).
+:class:`NodeHeartbeat` registers (or resumes an existing Node: its
 spec and labels are kept, the status is replaced) and then renews the Lease every
 ``lease_interval`` — after a failure sooner, 0.2 s doubling to 7 s (kubelet's lease
 controller) — and re-posts the conditions every ``status_interval``. An API server that is
@@ -25,7 +26,6 @@ from steersman.client import NODES, Client, Clock, PatchType, ServerUnreachable
 from steersman.kubelet.agent.config import AgentConfig
 from steersman.kubelet.lease import write_lease
 from steersman.kubelet.node_status import (
-    KUBELET_PORT,
     KUBELET_VERSION,
     heartbeat_patch,
     machine_id,
@@ -55,7 +55,7 @@ def architecture() -> str:
     return _GO_ARCH.get(machine, machine or "amd64")
 
 
-def build_node(config: AgentConfig, runtime: str, now: str) -> Object:
+def build_node(config: AgentConfig, runtime: str, now: str, *, kubelet_port: int) -> Object:
     """The Node the agent registers, status included."""
     arch, name = architecture(), config.node_name
     labels = {"beta.kubernetes.io/arch": arch, "beta.kubernetes.io/os": "linux",
@@ -66,17 +66,17 @@ def build_node(config: AgentConfig, runtime: str, now: str) -> Object:
         spec["taints"] = [dict(taint) for taint in config.taints]
     return {"apiVersion": "v1", "kind": "Node",
             "metadata": {"name": name, "labels": labels},
-            "spec": spec, "status": node_status(config, runtime, now)}
+            "spec": spec, "status": node_status(config, runtime, now, kubelet_port=kubelet_port)}
 
 
-def node_status(config: AgentConfig, runtime: str, now: str) -> Object:
+def node_status(config: AgentConfig, runtime: str, now: str, *, kubelet_port: int) -> Object:
     capacity = config.capacity()
     return {
         "capacity": capacity, "allocatable": dict(capacity),
         "conditions": node_conditions(now),
         "addresses": [{"type": "InternalIP", "address": config.node_ip},
                       {"type": "Hostname", "address": config.node_name}],
-        "daemonEndpoints": {"kubeletEndpoint": {"Port": KUBELET_PORT}},
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet_port}},
         "nodeInfo": node_info(config.node_name, runtime),
     }
 
@@ -90,6 +90,7 @@ class NodeHeartbeat:
         self._config = config
         self._runtime = runtime
         self._clock = clock
+        self.kubelet_port = 0  # the streaming server's, once bound
         self.uid = ""
         self.lease_version = ""
         self._ready_since = ""
@@ -102,7 +103,7 @@ class NodeHeartbeat:
     async def register(self) -> None:
         """Create the Node, or put a fresh status on the one that exists."""
         now = now_rfc3339(self._clock.now())
-        node = build_node(self._config, self._runtime, now)
+        node = build_node(self._config, self._runtime, now, kubelet_port=self.kubelet_port)
         try:
             written = await self._client.create(NODES, node)
         except StatusError as err:

@@ -4,13 +4,15 @@
 create the sandbox (with the pod IP from the node's pool recorded as a sandbox annotation,
 so an agent that restarts gives the pod the same address), refresh the volumes (at most
 every ``volume_resync_interval``), start an instance of a container with the next restart
-count (recording the restart in the back-off), and remove everything at the end. It keeps
+count (its image ensured first when the runtime runs images: :mod:`.image_pulls`;
+recording the restart in the back-off), and remove everything at the end. It keeps
 only the two newest instances of each container (the running one and the one ``lastState``
 shows).
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,11 @@ from steersman.kubelet.agent.cri import (
 )
 from steersman.kubelet.agent.downward import ContainerConfigError, PodAddresses
 from steersman.kubelet.agent.handlers import Target
+from steersman.kubelet.agent.relist import last_change
 from steersman.kubelet.agent.sources import fetch_env_inputs
 from steersman.kubelet.agent.status import container_id
-from steersman.kubelet.agent.view import PodView, pod_views
+from steersman.kubelet.agent.view import PodView
+from steersman.kubelet.runtime.crilog import remove_log
 
 Object = dict[str, Any]
 _KEEP_INSTANCES = 2
@@ -42,9 +46,7 @@ class PodRuntime:
         self._volumes_at = float("-inf")
 
     async def view(self) -> PodView:
-        runtime = self._ctx.runtime
-        views = pod_views(await runtime.list_pod_sandboxes(), await runtime.list_containers())
-        view = views.get(self._uid) or PodView()
+        view = await self._ctx.snapshots.view(self._uid, after=last_change())
         if view.sandbox is not None and not self.pod_ip:
             self._claim(view.sandbox.annotations.get(POD_IP_ANNOTATION, ""))
         return view
@@ -70,7 +72,7 @@ class PodRuntime:
         now = self._ctx.clock.now()
         if now - self._volumes_at < self._ctx.config.volume_resync_interval:
             return
-        inputs = await fetch_env_inputs(self._ctx.client, pod, self.addresses(),
+        inputs = await fetch_env_inputs(self._ctx.reads, pod, self.addresses(),
                                         self._ctx.allocatable)
         self._volume_paths = await self._ctx.volumes.setup(pod, inputs)
         self._volumes_at = now
@@ -81,10 +83,14 @@ class PodRuntime:
             return
         latest = view.latest(name)
         restart_count = 0 if latest is None else latest.restart_count + 1
-        inputs = await fetch_env_inputs(self._ctx.client, pod, self.addresses(),
+        image_ref = ""
+        if self._ctx.images is not None:
+            image_ref = await self._ctx.images.ensure(pod, spec)
+        inputs = await fetch_env_inputs(self._ctx.reads, pod, self.addresses(),
                                         self._ctx.allocatable)
         config = container_config(pod, spec, restart_count=restart_count, inputs=inputs,
-                                  volume_paths=self._volume_paths, log_dir=self._log_dir())
+                                  volume_paths=self._volume_paths, log_dir=self._log_dir(),
+                                  image_ref=image_ref)
         await self._remove_old(view, name)
         if latest is not None:
             self._ctx.backoff.restarted(f"{self._uid}/{name}")
@@ -103,9 +109,13 @@ class PodRuntime:
                 await self._ctx.runtime.stop_pod_sandbox(sandbox.id)
                 await self._ctx.runtime.remove_pod_sandbox(sandbox.id)
         self._ctx.volumes.teardown(self._uid)
+        shutil.rmtree(self._log_dir(), ignore_errors=True)  # the pod's container logs
         self._ctx.addresses.release(self._uid)
         self._ctx.backoff.forget_prefix(f"{self._uid}/")
         self._ctx.tokens.forget(self._uid)
+        self._ctx.events.forget(self._uid)
+        if self._ctx.images is not None:
+            self._ctx.images.forget(self._uid)
 
     def addresses(self) -> PodAddresses:
         return PodAddresses(node_name=self._ctx.config.node_name,
@@ -128,6 +138,7 @@ class PodRuntime:
         for old in instances[: max(len(instances) - _KEEP_INSTANCES + 1, 0)]:
             if old.state is not ContainerState.RUNNING:
                 await self._ctx.runtime.remove_container(old.id)
+                remove_log(self._log_dir() / name / f"{old.restart_count}.log")
 
     def _claim(self, ip: str) -> None:
         if ip and self._ctx.addresses.claim(self._uid, ip):

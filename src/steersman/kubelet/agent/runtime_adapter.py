@@ -3,12 +3,17 @@
 The agent speaks its own narrow CRI protocol (:mod:`.cri`); the runtimes of
 :mod:`steersman.kubelet.runtime` (process, crun, runc) implement the fuller
 :class:`~steersman.kubelet.runtime.interface.RuntimeService`. This adapter maps between the
-two: configurations (the image becomes an :class:`ImageSpec` with just its reference, the
-env pairs a mapping, the restart count the ``attempt``), statuses (``datetime`` → epoch
+two: configurations (the image becomes an :class:`ImageSpec` with its name and the pulled
+``image_ref`` — the runtime resolves rootfs and image config from its ``image_store`` —,
+the env pairs a mapping, the limits :class:`Resources`, ``runAsUser``/``runAsGroup`` a
+:class:`User`, the restart count the ``attempt``), statuses (``datetime`` → epoch
 seconds, ``None`` → ``0``), the container's log directory (created before the
 container, as the kubelet does), and errors — stopping or removing what is already gone is a
-no-op, and ``exec_sync`` raises :class:`TimeoutError` on a timeout (what the probe
-handlers expect) and reports any other runtime refusal as a failed command.
+no-op, a container the runtime refuses to create or start is a
+:class:`~.downward.ContainerConfigError` (``CreateContainerError`` / ``RunContainerError``,
+the waiting reasons the pod's status shows), and ``exec_sync`` raises
+:class:`TimeoutError` on a timeout (what the probe handlers expect) and reports any other
+runtime refusal as a failed command.
 Labels and annotations pass through unchanged, so adoption after a restart works from the
 runtime's state alone.
 """
@@ -20,7 +25,10 @@ from datetime import datetime
 from pathlib import Path
 
 from steersman.kubelet.agent import cri
+from steersman.kubelet.agent.downward import ContainerConfigError
+from steersman.kubelet.images import ImageStore
 from steersman.kubelet.runtime import interface as rt
+from steersman.kubelet.runtime.base import StateBackedRuntime
 
 
 class RuntimeAdapter:
@@ -30,6 +38,8 @@ class RuntimeAdapter:
         self.service = service
         self.name = name
         self.version = version
+        self.image_store: ImageStore | None = (
+            service.image_store if isinstance(service, StateBackedRuntime) else None)
 
     @classmethod
     async def open(cls, service: rt.RuntimeService) -> RuntimeAdapter:
@@ -74,17 +84,17 @@ class RuntimeAdapter:
             # As the kubelet does before CreateContainer: the runtime's log writer
             # expects the container's log directory to exist.
             Path(config.log_path).parent.mkdir(parents=True, exist_ok=True)
-        return await self.service.create_container(sandbox_id, rt.ContainerConfig(
-            name=config.name, image=rt.ImageSpec(image=config.image),
-            command=tuple(config.command), args=tuple(config.args), env=dict(config.env),
-            working_dir=config.working_dir,
-            mounts=tuple(rt.Mount(host_path=m.host_path, container_path=m.container_path,
-                                  readonly=m.read_only) for m in config.mounts),
-            log_path=config.log_path, labels=dict(config.labels),
-            annotations=dict(config.annotations), attempt=attempt))
+        try:
+            return await self.service.create_container(sandbox_id, _config(config, attempt))
+        except (rt.CreateError, rt.StartError, rt.Unsupported) as err:
+            raise ContainerConfigError(str(err).strip(), reason="CreateContainerError") from err
 
     async def start_container(self, container_id: str) -> None:
-        await self.service.start_container(container_id)
+        try:
+            await self.service.start_container(container_id)
+        except (rt.StartError, rt.Unsupported) as err:
+            raise ContainerConfigError(str(err).strip(), reason="RunContainerError") from err
+
 
     async def stop_container(self, container_id: str, timeout: float) -> None:
         try:
@@ -110,6 +120,29 @@ class RuntimeAdapter:
         except rt.ContainerRuntimeError as err:
             return cri.ExecResult(-1, b"", (str(err) or type(err).__name__).encode())
         return cri.ExecResult(result.exit_code, result.stdout, result.stderr)
+
+
+def _config(config: cri.ContainerConfig, attempt: int) -> rt.ContainerConfig:
+    return rt.ContainerConfig(
+        name=config.name, image=rt.ImageSpec(image=config.image, image_ref=config.image_ref),
+        command=tuple(config.command), args=tuple(config.args), env=dict(config.env),
+        working_dir=config.working_dir, user=_user(config),
+        mounts=tuple(rt.Mount(host_path=m.host_path, container_path=m.container_path,
+                              readonly=m.read_only) for m in config.mounts),
+        resources=_resources(config.resources), log_path=config.log_path,
+        labels=dict(config.labels), annotations=dict(config.annotations), attempt=attempt)
+
+
+def _user(config: cri.ContainerConfig) -> rt.User | None:
+    """``runAsUser`` (and ``runAsGroup``, else group 0) over the image's ``User``."""
+    if config.run_as_user is None:
+        return None
+    return rt.User(uid=config.run_as_user, gid=config.run_as_group or 0)
+
+
+def _resources(resources: cri.Resources) -> rt.Resources:
+    return rt.Resources(cpu_shares=resources.cpu_shares, cpu_quota=resources.cpu_quota,
+                        cpu_period=resources.cpu_period, memory_limit=resources.memory_limit)
 
 
 def _epoch(moment: datetime | None) -> float:

@@ -15,7 +15,15 @@ from typing import Any
 
 from steersman.api.errors import StatusError
 from steersman.api.meta import parse_time
-from steersman.client import CONFIGMAPS, SECRETS, SERVICEACCOUNTS, SERVICES, Client, Clock
+from steersman.client import (
+    CONFIGMAPS,
+    SECRETS,
+    SERVICEACCOUNTS,
+    SERVICES,
+    Client,
+    Clock,
+    Resource,
+)
 from steersman.kubelet.agent.downward import PodAddresses
 from steersman.kubelet.agent.env import EnvInputs, referenced_names
 
@@ -23,31 +31,66 @@ Object = dict[str, Any]
 REFRESH_AT = 0.8
 
 
-async def fetch_env_inputs(client: Client, pod: Object, addresses: PodAddresses,
+async def fetch_env_inputs(reads: CachedReads, pod: Object, addresses: PodAddresses,
                            allocatable: Mapping[str, str]) -> EnvInputs:
     namespace = str(pod["metadata"]["namespace"])
     configmap_names, secret_names = referenced_names(pod)
     configmaps = {n: o for n in configmap_names
-                  if (o := await _get(client, CONFIGMAPS, namespace, n)) is not None}
+                  if (o := await reads.get(CONFIGMAPS, namespace, n)) is not None}
     secrets = {n: o for n in secret_names
-               if (o := await _get(client, SECRETS, namespace, n)) is not None}
+               if (o := await reads.get(SECRETS, namespace, n)) is not None}
     services: list[Object] = []
     if (pod.get("spec") or {}).get("enableServiceLinks", True) is not False:
-        services = list((await client.list(SERVICES, namespace=namespace)).get("items") or [])
+        services = await reads.services(namespace)
     if namespace != "default":
-        master = await _get(client, SERVICES, "default", "kubernetes")
+        master = await reads.get(SERVICES, "default", "kubernetes")
         services += [master] if master is not None else []
     return EnvInputs(addresses=addresses, configmaps=configmaps, secrets=secrets,
                      services=tuple(services), allocatable=allocatable)
 
 
-async def _get(client: Client, resource: Any, namespace: str, name: str) -> Object | None:
-    try:
-        return await client.get(resource, name, namespace=namespace)
-    except StatusError as err:
-        if err.code == 404:
-            return None
-        raise
+class CachedReads:
+    """GETs and Service lists through the API, each answer kept ``ttl`` seconds."""
+
+    def __init__(self, client: Client, *, clock: Clock, ttl: float = 2.0) -> None:
+        self._client = client
+        self._clock = clock
+        self._ttl = ttl
+        self._objects: dict[tuple[str, str, str], tuple[float, Object | None]] = {}
+        self._services: dict[str, tuple[float, list[Object]]] = {}
+
+    async def get(self, resource: Resource, namespace: str, name: str) -> Object | None:
+        """The object, or ``None`` when it does not exist."""
+        key = (resource.plural, namespace, name)
+        cached = self._objects.get(key)
+        if cached is not None and self._clock.now() < cached[0]:
+            return cached[1]
+        read_at = self._clock.now()
+        try:
+            found: Object | None = await self._client.get(resource, name, namespace=namespace)
+        except StatusError as err:
+            if err.code != 404:
+                raise
+            found = None
+        self._objects[key] = (read_at + self._ttl, found)
+        return found
+
+    async def services(self, namespace: str) -> list[Object]:
+        cached = self._services.get(namespace)
+        if cached is not None and self._clock.now() < cached[0]:
+            return list(cached[1])
+        read_at = self._clock.now()
+        items = list((await self._client.list(SERVICES, namespace=namespace)).get("items") or [])
+        self._services[namespace] = (read_at + self._ttl, items)
+        self._expire(read_at)
+        return list(items)
+
+    def _expire(self, now: float) -> None:
+        # Bounded memory: drop what has expired whenever a list is refreshed.
+        for key in [k for k, (until, _) in self._objects.items() if until <= now]:
+            del self._objects[key]
+        for namespace in [n for n, (until, _) in self._services.items() if until <= now]:
+            del self._services[namespace]
 
 
 class TokenRequests:

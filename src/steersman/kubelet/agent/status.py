@@ -152,9 +152,12 @@ def container_id(runtime_name: str, runtime_id: str) -> str:
 
 
 def image_id(image: str, instance: ContainerStatus | None) -> str:
-    """The runtime's image reference, or a stable digest-shaped one (the process runtime
-    runs no image)."""
-    if instance is not None and instance.image_ref:
+    """The runtime's image reference (``repo@sha256:…`` for a pulled image), a stable
+    digest-shaped one for a runtime that reports none, or ``""`` before any instance
+    exists (a container waiting for its image has no image ID yet, as upstream)."""
+    if instance is None:
+        return ""
+    if instance.image_ref:
         return instance.image_ref
     return f"sha256:{hashlib.sha256(image.encode()).hexdigest()}" if image else ""
 

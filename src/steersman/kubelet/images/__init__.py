@@ -11,10 +11,12 @@
 * :mod:`.importer` — ``steersman image import`` of OCI layouts and docker-archives.
 * :mod:`.policy`, :mod:`.manager` — imagePullPolicy, ImagePullBackOff and the kubelet's
   ``EnsureImageExists``.
+* :mod:`.gc` — removing least recently used images when the image disk is 85 % full.
 
 The OCI runtimes use :meth:`ImageStore.prepare_rootfs` / :meth:`ImageStore.release_rootfs`
-and :meth:`ImageStore.config`; the pod workers use :class:`ImageManager`. This package
-imports nothing of the agent or the runtimes.
+and :meth:`ImageStore.config` (``kubelet.runtime.image_rootfs``); the pod workers use
+:class:`ImageManager` (``kubelet.agent.image_pulls``). The process runtime uses none of
+it. This package imports nothing of the agent or the runtimes.
 """
 
 from steersman.kubelet.images.credentials import Credential, credentials_from_secret

@@ -155,6 +155,23 @@ class ImageStore:
         self.prune()
         return removed
 
+    def in_use(self, record: ImageRecord, keep: set[str]) -> bool:
+        """Whether ``record`` is named in ``keep`` or its rootfs is leased by a container."""
+        return self._kept(record, keep)
+
+    def remove_unused(self, names: list[str], *, keep: set[str]) -> list[ImageRecord]:
+        """Remove the images ``names`` that are still unused (checked under the lock), then
+        prune once; the image garbage collector's delete. Returns the removed."""
+        removed: list[ImageRecord] = []
+        with self._locked_records() as records:
+            for name in names:
+                record = records.get(name)
+                if record is not None and not self._kept(record, keep):
+                    removed.append(records.pop(name))
+        if removed:
+            self.prune()
+        return removed
+
     def _kept(self, record: ImageRecord, keep: set[str]) -> bool:
         names = {record.name, record.image_id, record.digest, record.config_digest}
         return bool(names & keep) or self._in_use(record.rootfs_key)

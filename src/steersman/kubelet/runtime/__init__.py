@@ -5,7 +5,8 @@
 * :mod:`.oci` — ``crun`` / ``runc``: real OCI containers from a bundle the agent builds
   (:mod:`.ocispec`, :mod:`.seccomp`), kept by a shim that outlives the agent
   (:mod:`.shim`: conmon, else :mod:`.supervisor`), with cgroup limits, the hybrid-host fix
-  for crun and OOM detection (:mod:`.cgroups`).
+  for crun and OOM detection (:mod:`.cgroups`); each container's rootfs and image config
+  come from the node's image store (:mod:`.image_rootfs`).
 * :mod:`.registry` — builds a runtime by name and picks the default for this host.
 
 Shared machinery: :mod:`.base` (lifecycle and status over :mod:`.state`, the on-disk

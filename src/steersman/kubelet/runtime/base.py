@@ -20,6 +20,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from steersman.kubelet.runtime.execstream import collect
 from steersman.kubelet.runtime.interface import (
@@ -48,6 +49,9 @@ from steersman.kubelet.runtime.state import (
     shim_alive,
 )
 
+if TYPE_CHECKING:  # the supervisor imports this package and must start fast
+    from steersman.kubelet.images import ImageStore
+
 KILL_WAIT = 10.0  # how long a SIGKILLed container may take to be recorded as exited
 
 
@@ -64,6 +68,8 @@ def labels_match(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool
 
 
 class StateBackedRuntime(RuntimeService, abc.ABC):
+    image_store: ImageStore | None = None  # where images come from; None: images unused
+
     def __init__(self, state_dir: str | os.PathLike[str]) -> None:
         self.state = StateDir(state_dir)
 

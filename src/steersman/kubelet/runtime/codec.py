@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import types
 import typing
 from collections.abc import Mapping
@@ -34,13 +35,17 @@ def encode(value: object) -> Any:
 
 
 def decode(cls: type[T], data: Mapping[str, Any]) -> T:
-    hints = typing.get_type_hints(cls)
-    kwargs = {
-        f.name: _decode_value(hints[f.name], data[f.name])
-        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-        if f.name in data
-    }
+    kwargs = {name: _decode_value(hint, data[name])
+              for name, hint in _field_hints(typing.cast(Any, cls)) if name in data}
     return cls(**kwargs)
+
+
+@functools.cache
+def _field_hints(cls: Any) -> tuple[tuple[str, Any], ...]:
+    # Resolving the string annotations is costly and fixed per class; the agent decodes
+    # every container's records at each relist.
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
 
 
 def _decode_value(hint: Any, value: Any) -> Any:

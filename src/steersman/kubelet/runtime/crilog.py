@@ -1,23 +1,38 @@
-"""The CRI container log format: one line per record, ``TIMESTAMP STREAM TAG CONTENT``.
+"""The CRI container log format, and the writer that keeps a container's log files bounded.
 
-``2026-11-29T05:30:28.123456789Z stdout F hello`` — the timestamp is RFC 3339 with
-nanoseconds, the stream ``stdout`` or ``stderr``, the tag ``F`` for a full line and ``P``
-for a fragment of a longer one (lines over :data:`MAX_LINE` bytes are split, and output
-that ends without a newline is flushed as ``F`` when the stream closes).
+``2026-11-29T05:30:28.123456789Z stdout F hello`` — one record per line: the timestamp is
+RFC 3339 with nanoseconds, the stream ``stdout`` or ``stderr``, the tag ``F`` for a full
+line and ``P`` for a fragment of a longer one (lines over :data:`MAX_LINE` bytes are split,
+and output that ends without a newline is flushed as ``F`` when the stream closes).
 
-:class:`CriLogWriter` is used by the detached supervisor (stdlib only: it runs outside
-the agent); :func:`parse_line` reads lines back, including conmon's, whose timestamps
-carry a ``+00:00`` offset instead of ``Z``.
+:class:`CriLogWriter` is what the detached supervisor feeds a container's output to
+(stdlib only: it runs outside the agent). It rotates by size as the kubelet's
+``containerLogMaxSize`` (10Mi) and ``containerLogMaxFiles`` (5) do: when a record would take
+``<name>.log`` past ``max_bytes`` it becomes ``<name>.log.1``, older ones shift up
+(``.1`` → ``.2`` …) and the oldest beyond ``max_files`` is removed, so a container keeps at
+most ``max_files`` files. A reader that follows the live file notices the new inode and
+moves on (``steersman.kubelet.streaming.logs``). A path that is not a regular file
+(``/dev/null``) is never rotated; :func:`remove_log` removes a log with its rotated files.
+:func:`parse_line` reads lines back, including conmon's, whose timestamps carry a
+``+00:00`` offset instead of ``Z``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import BinaryIO
 
 MAX_LINE = 16 * 1024
+MAX_BYTES = 10 * 1024 * 1024  # the kubelet's containerLogMaxSize
+MAX_FILES = 5  # the kubelet's containerLogMaxFiles
+STREAMS = ("stdout", "stderr")
 
 
 def timestamp(ns: int | None = None) -> str:
@@ -49,13 +64,39 @@ def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(f"{main}.{digits[:6]:0<6}{zone}").astimezone(UTC)
 
 
+def rotated_path(path: str, index: int) -> str:
+    """``path`` itself for 0, else its ``index``-th rotated file (``ctr.log.2``)."""
+    return path if index == 0 else f"{path}.{index}"
+
+
+def remove_log(path: str | os.PathLike[str]) -> None:
+    """Remove a container's log: the live file and its rotated ones (``.1``, ``.2`` …)."""
+    live = os.fspath(path)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(live)
+    index = 1
+    while os.path.exists(rotated_path(live, index)):
+        os.unlink(rotated_path(live, index))
+        index += 1
+
+
 class CriLogWriter:
     """Appends stream output to a CRI log file, line by line, from several threads."""
 
-    def __init__(self, path: str) -> None:
-        self._file = open(path, "ab", buffering=0)  # noqa: SIM115 - closed by close()
+    def __init__(self, path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES,
+                 max_files: int = MAX_FILES, clock: Callable[[], int] = time.time_ns) -> None:
+        if max_bytes < 1 or max_files < 1:
+            raise ValueError("max_bytes and max_files must be at least 1")
+        self.path = os.fspath(path)
+        self._max_bytes, self._max_files = max_bytes, max_files
+        self._clock = clock
         self._lock = threading.Lock()
-        self._pending: dict[str, bytes] = {"stdout": b"", "stderr": b""}
+        self._pending: dict[str, bytes] = dict.fromkeys(STREAMS, b"")
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        self._file: BinaryIO = open(self.path, "ab", buffering=0)  # noqa: SIM115 - see close()
+        info = os.fstat(self._file.fileno())
+        self._rotates = stat.S_ISREG(info.st_mode)
+        self._size = info.st_size if self._rotates else 0
 
     def write(self, stream: str, data: bytes) -> None:
         buffered = self._pending[stream] + data
@@ -78,10 +119,28 @@ class CriLogWriter:
         return line
 
     def close(self) -> None:
+        """Write what is left of unfinished lines as full ones, and close the file."""
+        for stream in STREAMS:
+            self.close_stream(stream)
         self._file.close()
 
     def _emit(self, stream: str, content: bytes, *, partial: bool) -> None:
         tag = "P" if partial else "F"
-        record = f"{timestamp()} {stream} {tag} ".encode() + content + b"\n"
+        record = f"{timestamp(self._clock())} {stream} {tag} ".encode() + content + b"\n"
         with self._lock:
+            if self._rotates and self._size and self._size + len(record) > self._max_bytes:
+                self._rotate()
             self._file.write(record)
+            self._size += len(record)
+
+    def _rotate(self) -> None:
+        """Shift ``.log`` → ``.log.1`` → … and drop what falls past ``max_files``."""
+        self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(rotated_path(self.path, self._max_files - 1))
+        for index in range(self._max_files - 2, -1, -1):
+            source = rotated_path(self.path, index)
+            if os.path.exists(source):
+                os.replace(source, rotated_path(self.path, index + 1))
+        self._file = open(self.path, "ab", buffering=0)  # noqa: SIM115 - see close()
+        self._size = 0

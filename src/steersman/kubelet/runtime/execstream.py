@@ -154,12 +154,19 @@ async def _spawn_tty(
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv, env=None if env is None else dict(env), cwd=cwd,
-            stdin=slave, stdout=slave, stderr=slave, start_new_session=True, **popen,
+            stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+            preexec_fn=_take_terminal, **popen,
         )  # fmt: skip
     finally:
         os.close(slave)
     reader, writer, write_fd = await _terminal_streams(master)
     return SubprocessExec(proc, stdin=writer, stdout=reader, stderr=None, terminal_fd=write_fd)
+
+
+def _take_terminal() -> None:
+    """In the child, after setsid: make stdin (the terminal) the controlling one, so the
+    shell has job control and ^C reaches the foreground process group."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 async def spawn_console_exec(

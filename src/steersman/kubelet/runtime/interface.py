@@ -101,6 +101,7 @@ class ImageSpec:
     cmd: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     working_dir: str = ""
+    user: str = ""  # the image config's ``User`` (``uid[:gid]`` or ``name[:group]``)
 
 
 @dataclass(frozen=True)

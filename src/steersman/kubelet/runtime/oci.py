@@ -17,6 +17,10 @@ instance on the same state directory sees the same containers.
   ``oom_kill`` counter) is reported as ``OOMKilled``.
 * stop is ``<binary> kill ID TERM`` then ``KILL``; exec is ``<binary> exec`` (with
   ``--pid-file``, so a timed-out exec can be killed inside the container).
+* images: with an ``image_store`` (the node's :class:`~steersman.kubelet.images.ImageStore`),
+  a container whose :class:`ImageSpec` names no ``rootfs`` gets its own rootfs over the
+  pulled image's layers and the image config (:mod:`.image_rootfs`); removal releases it.
+  The image must already be in the store: pulling is the agent's job.
 """
 
 from __future__ import annotations
@@ -27,14 +31,18 @@ import shutil
 import signal
 import subprocess
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from steersman.kubelet.runtime import cgroups
 from steersman.kubelet.runtime.base import StateBackedRuntime, new_id, now
 from steersman.kubelet.runtime.execstream import kill_pid_file, spawn_console_exec, spawn_exec
+from steersman.kubelet.runtime.image_rootfs import image_user, release_image, resolve_image
 from steersman.kubelet.runtime.interface import (
+    ContainerConfig,
     ContainerRuntimeError,
     ExecSession,
     NotFound,
@@ -55,6 +63,9 @@ from steersman.kubelet.runtime.state import (
     write_json,
 )
 
+if TYPE_CHECKING:
+    from steersman.kubelet.images import ImageStore
+
 DEFAULT_CGROUP_PARENT = "/steersman"
 FEATURES = frozenset(RuntimeFeature)
 
@@ -69,8 +80,10 @@ class OciRuntime(StateBackedRuntime):
         binary: str = "crun",
         cgroup_parent: str = DEFAULT_CGROUP_PARENT,
         use_conmon: bool = True,
+        image_store: ImageStore | None = None,
     ) -> None:
         super().__init__(state_dir)
+        self.image_store = image_store
         path = shutil.which(binary)
         if path is None:
             raise RuntimeUnavailable(f"{binary} is not installed")
@@ -105,12 +118,33 @@ class OciRuntime(StateBackedRuntime):
         (directory / "bundle").mkdir()
         hostname_file = directory / "hostname"
         hostname_file.write_text(hostname(sandbox.config) + "\n")
-        spec = build_spec(
-            config=record.config, sandbox=sandbox.config,
-            cgroups_path=self.cgroups_path(record), hostname_file=str(hostname_file),
-        )  # fmt: skip
-        write_json(directory / "bundle" / "config.json", spec)
-        await self._shim.create(record.id, log_path=record.log_path)
+        try:
+            config = await self._with_image(record)
+            spec = build_spec(
+                config=config, sandbox=sandbox.config,
+                cgroups_path=self.cgroups_path(record), hostname_file=str(hostname_file),
+            )  # fmt: skip
+            write_json(directory / "bundle" / "config.json", spec)
+            await self._shim.create(record.id, log_path=record.log_path)
+        except BaseException:
+            self._release_image(record)
+            raise
+
+    async def _with_image(self, record: ContainerRecord) -> ContainerConfig:
+        """The config with the image's rootfs and config applied (recorded for status)."""
+        config = record.config
+        if config.image.rootfs or self.image_store is None:
+            return config
+        directory = self.state.container_dir(record.id)
+        image = await asyncio.to_thread(resolve_image, self.image_store, config.image, directory)
+        user = config.user or image_user(image.user, Path(image.rootfs))
+        config = replace(config, image=image, user=user)
+        self.state.save_container(replace(record, config=config))
+        return config
+
+    def _release_image(self, record: ContainerRecord) -> None:
+        if self.image_store is not None:
+            release_image(self.image_store, self.state.container_dir(record.id))
 
     async def _start(self, record: ContainerRecord, sandbox: SandboxRecord) -> None:
         started_at = now()  # before: a short-lived container may exit before start returns
@@ -138,6 +172,7 @@ class OciRuntime(StateBackedRuntime):
             await self._run("delete", "--force", record.id)
         except ContainerRuntimeError:
             pass  # never created, or already deleted
+        self._release_image(record)
         mounts = cgroups.cgroup_mounts()
         path = self.cgroups_path(record)
         cgroups.remove_cgroup(path, mounts)

@@ -11,8 +11,11 @@ Layout (one JSON record per fact, each written atomically, each written once)::
         …                backend files (the OCI bundle, shim logs, conmon's exit dir)
 
 A new runtime instance on the same root reads these and sees the same containers, the same
-PIDs and, later, their exit codes. :func:`process_start_ticks` guards PIDs against reuse.
-This module stays light (stdlib and orjson) because the detached supervisor imports it.
+PIDs and, later, their exit codes. :class:`StateDir` keeps what it decoded, keyed by the
+file's inode, size and mtime, so a listing of N containers costs N ``stat`` calls, not N
+JSON decodes (the agent lists the runtime every second). :func:`process_start_ticks`
+guards PIDs against reuse. This module stays light (stdlib and orjson) because the
+detached supervisor imports it.
 """
 
 from __future__ import annotations
@@ -116,6 +119,27 @@ class StateDir:
         self.sandboxes = self.root / "sandboxes"
         self.containers.mkdir(parents=True, exist_ok=True)
         self.sandboxes.mkdir(parents=True, exist_ok=True)
+        self._decoded: dict[Path, tuple[tuple[int, int, int], object]] = {}
+
+    def _read(self, path: Path, cls: type[T]) -> T | None:
+        """``read_json``, reusing the last decode while the file is unchanged."""
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError:
+            self._decoded.pop(path, None)
+            return None
+        version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        cached = self._decoded.get(path)
+        if cached is not None and cached[0] == version and isinstance(cached[1], cls):
+            return cached[1]
+        record = read_json(path, cls)
+        if record is not None:
+            self._decoded[path] = (version, record)
+        return record
+
+    def _forget(self, directory: Path) -> None:
+        for path in [p for p in self._decoded if p.parent == directory]:
+            del self._decoded[path]
 
     # --- sandboxes
 
@@ -127,7 +151,7 @@ class StateDir:
         write_json(self.sandbox_dir(record.id) / "sandbox.json", record)
 
     def load_sandbox(self, sandbox_id: str) -> SandboxRecord:
-        record = read_json(self.sandbox_dir(sandbox_id) / "sandbox.json", SandboxRecord)
+        record = self._read(self.sandbox_dir(sandbox_id) / "sandbox.json", SandboxRecord)
         if record is None:
             raise NotFound(f"sandbox {sandbox_id!r} not found")
         return record
@@ -137,6 +161,7 @@ class StateDir:
 
     def remove_sandbox(self, sandbox_id: str) -> None:
         shutil.rmtree(self.sandbox_dir(sandbox_id), ignore_errors=True)
+        self._forget(self.sandbox_dir(sandbox_id))
 
     # --- containers
 
@@ -149,7 +174,7 @@ class StateDir:
 
     def load_container(self, container_id: str) -> ContainerRecord:
         path = self.container_dir(container_id) / "container.json"
-        record = read_json(path, ContainerRecord) if "/" not in container_id else None
+        record = self._read(path, ContainerRecord) if "/" not in container_id else None
         if record is None:
             raise NotFound(f"container {container_id!r} not found")
         return record
@@ -158,22 +183,23 @@ class StateDir:
         return sorted(p.name for p in self.containers.iterdir() if (p / "container.json").exists())
 
     def load_start(self, container_id: str) -> StartRecord | None:
-        return read_json(self.container_dir(container_id) / "started.json", StartRecord)
+        return self._read(self.container_dir(container_id) / "started.json", StartRecord)
 
     def save_start(self, container_id: str, record: StartRecord) -> None:
         write_json(self.container_dir(container_id) / "started.json", record)
 
     def load_exit(self, container_id: str) -> ExitRecord | None:
-        return read_json(self.container_dir(container_id) / "exit.json", ExitRecord)
+        return self._read(self.container_dir(container_id) / "exit.json", ExitRecord)
 
     def save_exit(self, container_id: str, record: ExitRecord) -> None:
         write_json(self.container_dir(container_id) / "exit.json", record)
 
     def load_final(self, container_id: str) -> ExitRecord | None:
-        return read_json(self.container_dir(container_id) / "reason.json", ExitRecord)
+        return self._read(self.container_dir(container_id) / "reason.json", ExitRecord)
 
     def save_final(self, container_id: str, record: ExitRecord) -> None:
         write_json(self.container_dir(container_id) / "reason.json", record)
 
     def remove_container(self, container_id: str) -> None:
         shutil.rmtree(self.container_dir(container_id), ignore_errors=True)
+        self._forget(self.container_dir(container_id))

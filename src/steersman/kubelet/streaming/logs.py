@@ -8,6 +8,9 @@ written as its content (plus a newline when it ends a line), prefixed with its t
 Following keeps reading the live file: new records are written as they appear; when the
 file is rotated (its path now names another inode) the rest of the old file is drained and
 the new one is opened. It ends once the container has stopped and nothing more is left.
+
+:func:`follow_output` is ``attach`` for a runtime whose containers write only to their log:
+what the container writes from now on, each record to the stream it came from.
 """
 
 from __future__ import annotations
@@ -16,16 +19,24 @@ import asyncio
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from steersman.api.podlogs import PodLogOptions, format_rfc3339_ns
 from steersman.kubelet.streaming.crilog import LogRecord, log_files, parse_record
 from steersman.kubelet.streaming.targets import Output
 
 POLL_SECONDS = 0.1
+Running = Callable[[], Awaitable[bool]]
 _CHUNK = 64 * 1024
+
+
+class _Sink(Protocol):
+    @property
+    def full(self) -> bool: ...
+
+    async def record(self, record: LogRecord) -> None: ...
 
 
 class _Output:
@@ -49,6 +60,20 @@ class _Output:
             self._left -= len(data)
         if data:
             await self._write(data)
+
+
+class _StreamOutput:
+    """Each record's content to its own stream (``attach``): never full."""
+
+    full = False
+
+    def __init__(self, stdout: Output | None, stderr: Output | None) -> None:
+        self._writers = {"stdout": stdout, "stderr": stderr}
+
+    async def record(self, record: LogRecord) -> None:
+        write = self._writers.get(record.stream)
+        if write is not None:
+            await write(record.content if record.partial else record.content + b"\n")
 
 
 class _LiveFile:
@@ -79,6 +104,11 @@ class _LiveFile:
         data = self._rest + self._file.read()
         *lines, self._rest = data.split(b"\n")
         return [r for r in (parse_record(line) for line in lines) if r is not None]
+
+    def skip_to_end(self) -> None:
+        if self._file is not None:
+            self._file.seek(0, os.SEEK_END)
+            self._rest = b""
 
     def rotated(self) -> bool:
         try:
@@ -129,7 +159,7 @@ def since_ns(options: PodLogOptions, now_ns: int) -> int | None:
 
 
 async def stream_logs(path: Path, options: PodLogOptions, write: Output, *,
-                      running: Callable[[], bool], clock: Callable[[], int] = time.time_ns,
+                      running: Running, clock: Callable[[], int] = time.time_ns,
                       poll_seconds: float = POLL_SECONDS) -> None:
     """Write the log of the container whose live file is ``path`` as ``options`` ask."""
     output = _Output(options, write)
@@ -149,10 +179,23 @@ async def stream_logs(path: Path, options: PodLogOptions, write: Output, *,
         live.close()
 
 
-async def _follow(live: _LiveFile, output: _Output, *, running: Callable[[], bool],
+async def follow_output(path: Path, *, stdout: Output | None, stderr: Output | None,
+                        running: Running, poll_seconds: float = POLL_SECONDS) -> None:
+    """Write what the container whose live log is ``path`` writes from now on, by stream,
+    until it stops."""
+    live = _LiveFile(path)
+    live.skip_to_end()
+    try:
+        await _follow(live, _StreamOutput(stdout, stderr), running=running,
+                      poll_seconds=poll_seconds)
+    finally:
+        live.close()
+
+
+async def _follow(live: _LiveFile, output: _Sink, *, running: Running,
                   poll_seconds: float) -> None:
     while not output.full:
-        stopped = not running()
+        stopped = not await running()
         fresh = live.records()
         if live.rotated():
             fresh += live.records()

@@ -7,6 +7,8 @@ Paths, as the kubelet serves them and the API server proxies to them:
   ``/attach/{namespace}/{pod}/{container}``, upgraded to a channel-protocol WebSocket;
 * ``/portForward/{namespace}/{pod}``: SPDY/3.1 (a plain ``Upgrade: SPDY/3.1``, or tunnelled in
   a WebSocket as ``SPDY/3.1+portforward.k8s.io``) or the WebSocket channel protocol;
+* ``GET /metrics/resource``: usage in the kubelet's Prometheus format, when the agent
+  gives a handler (:mod:`steersman.kubelet.stats`);
 * ``GET /healthz``.
 
 Every path but ``/healthz`` needs a client certificate signed by the CA the server is given
@@ -69,9 +71,11 @@ class StreamingServer:
 
     def __init__(self, *, resolver: PodResolver, runtime: StreamingRuntime,
                  authorized_groups: Iterable[str] = DEFAULT_AUTHORIZED_GROUPS,
-                 clock: Callable[[], int] = time.time_ns) -> None:
+                 clock: Callable[[], int] = time.time_ns,
+                 resource_metrics: Handler | None = None) -> None:
         self._resolver = resolver
         self._runtime = runtime
+        self._resource_metrics = resource_metrics  # GET /metrics/resource (kubelet.stats)
         self._groups = frozenset(authorized_groups)
         self._clock = clock
         self._runner: web.AppRunner | None = None
@@ -84,6 +88,8 @@ class StreamingServer:
             app.router.add_route(verb, "/exec/{namespace}/{pod}/{container}", self._exec)
             app.router.add_route(verb, "/attach/{namespace}/{pod}/{container}", self._attach)
             app.router.add_route(verb, "/portForward/{namespace}/{pod}", self._port_forward)
+        if self._resource_metrics is not None:
+            app.router.add_get("/metrics/resource", self._resource_metrics)
         return app
 
     async def start(self, *, host: str, port: int, ssl_context: ssl.SSLContext | None) -> int:
@@ -92,7 +98,11 @@ class StreamingServer:
                                      shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, ssl_context=ssl_context)
-        await site.start()
+        try:
+            await site.start()
+        except OSError:
+            await self.stop()
+            raise
         return int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
@@ -128,7 +138,7 @@ class StreamingServer:
         return web.Response(text="ok", content_type="text/plain")
 
     async def _logs(self, request: web.Request) -> web.StreamResponse:
-        pod, container = self._container(request)
+        pod, container = await self._container(request)
         options = pod_log_options(request.query, name=pod.name)
         path = container.previous_log_path if options.previous else container.log_path
         if path is None:
@@ -138,8 +148,8 @@ class StreamingServer:
         await response.prepare(request)
         container_id = container.container_id
 
-        def running() -> bool:
-            return not options.previous and self._resolver.container_running(container_id)
+        async def running() -> bool:
+            return not options.previous and await self._resolver.container_running(container_id)
 
         try:
             await stream_logs(path, options, response.write, running=running, clock=self._clock)
@@ -150,7 +160,7 @@ class StreamingServer:
 
     async def _exec(self, request: web.Request) -> web.StreamResponse:
         options = remote_command_options(request.query, exec_command=True)
-        _, container = self._running_container(request)
+        _, container = await self._running_container(request)
 
         async def run(io: ExecIO) -> int | None:
             return await self._runtime.exec(container.container_id, options.command, io)
@@ -159,7 +169,7 @@ class StreamingServer:
 
     async def _attach(self, request: web.Request) -> web.StreamResponse:
         options = remote_command_options(request.query, exec_command=False)
-        _, container = self._running_container(request)
+        _, container = await self._running_container(request)
 
         async def run(io: ExecIO) -> int | None:
             await self._runtime.attach(container.container_id, io)
@@ -176,7 +186,7 @@ class StreamingServer:
         return await serve_remote_command(request, options, run)
 
     async def _port_forward(self, request: web.Request) -> web.StreamResponse:
-        pod = self._pod(request)
+        pod = await self._pod(request)
         if _upgrade_to(request, "websocket"):
             return await portforward.serve_websocket(request, pod)
         if _upgrade_to(request, "spdy/3.1"):
@@ -184,24 +194,25 @@ class StreamingServer:
         raise errors.bad_request("Upgrade request required: port-forward is served over "
                                  "SPDY/3.1 or WebSocket")
 
-    def _pod(self, request: web.Request) -> PodTarget:
+    async def _pod(self, request: web.Request) -> PodTarget:
         namespace, name = request.match_info["namespace"], request.match_info["pod"]
-        pod = self._resolver.pod(namespace, name)
+        pod = await self._resolver.pod(namespace, name)
         if pod is None:
             raise errors.not_found("pods", name)
         return pod
 
-    def _container(self, request: web.Request) -> tuple[PodTarget, ContainerTarget]:
-        pod = self._pod(request)
+    async def _container(self, request: web.Request) -> tuple[PodTarget, ContainerTarget]:
+        pod = await self._pod(request)
         name = request.match_info["container"]
         container = pod.containers.get(name)
         if container is None:
             raise errors.bad_request(f"container {name} is not valid for pod {pod.name}")
         return pod, container
 
-    def _running_container(self, request: web.Request) -> tuple[PodTarget, ContainerTarget]:
-        pod, container = self._container(request)
-        if not container.container_id or not self._resolver.container_running(
+    async def _running_container(self, request: web.Request
+                                 ) -> tuple[PodTarget, ContainerTarget]:
+        pod, container = await self._container(request)
+        if not container.container_id or not await self._resolver.container_running(
                 container.container_id):
             raise errors.bad_request(f"container {container.name} is not running in pod "
                                      f"{pod.namespace}/{pod.name}")

@@ -48,11 +48,11 @@ class PodTarget:
 
 
 class PodResolver(Protocol):
-    """The agent's view of the pods it runs."""
+    """The agent's view of the pods it runs (asking the runtime may take I/O)."""
 
-    def pod(self, namespace: str, name: str) -> PodTarget | None: ...
+    async def pod(self, namespace: str, name: str) -> PodTarget | None: ...
 
-    def container_running(self, container_id: str) -> bool: ...
+    async def container_running(self, container_id: str) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

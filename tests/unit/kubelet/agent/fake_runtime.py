@@ -24,6 +24,7 @@ from steersman.kubelet.agent.cri import (
 class FakeRuntime:
     name = "fake"
     version = "0.1"
+    image_store = None  # like the process runtime: images are not used
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock

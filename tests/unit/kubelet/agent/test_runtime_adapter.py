@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from steersman.kubelet.agent import cri
+from steersman.kubelet.agent.downward import ContainerConfigError
 from steersman.kubelet.agent.runtime_adapter import RuntimeAdapter
 from steersman.kubelet.runtime.process import ProcessRuntime
 
@@ -103,3 +104,15 @@ async def test_stopping_or_removing_what_is_gone_is_a_no_op(runtime: RuntimeAdap
     await runtime.remove_container("missing")
     await runtime.stop_pod_sandbox("missing")
     await runtime.remove_pod_sandbox("missing")
+
+
+async def test_a_refused_container_is_a_waiting_reason(runtime: RuntimeAdapter,
+                                                       tmp_path: Path) -> None:
+    sandbox = await _sandbox(runtime)
+    config = cri.ContainerConfig(name="app", image="busybox", command=("true",),
+                                 working_dir=str(tmp_path / "missing"),
+                                 labels={**LABELS, cri.CONTAINER_NAME_LABEL: "app"})
+    with pytest.raises(ContainerConfigError, match="missing") as refused:
+        await runtime.create_container(sandbox, config)
+    assert refused.value.reason == "CreateContainerError"
+    assert runtime.image_store is None  # the process runtime never pulls images

@@ -6,14 +6,9 @@ import asyncio
 from pathlib import Path
 
 from steersman.api.podlogs import PodLogOptions
-from steersman.kubelet.streaming.crilog import (
-    MAX_RECORD_CONTENT,
-    LogRecord,
-    RotatingLogWriter,
-    format_record,
-    log_files,
-    parse_record,
-)
+from steersman.kubelet.runtime.crilog import MAX_LINE as MAX_RECORD_CONTENT
+from steersman.kubelet.runtime.crilog import CriLogWriter
+from steersman.kubelet.streaming.crilog import LogRecord, format_record, log_files, parse_record
 from steersman.kubelet.streaming.logs import stream_logs
 
 S = 1_000_000_000
@@ -26,7 +21,7 @@ def _clock(start: int = T0) -> object:
 
 
 def _write(path: Path, lines: list[str], **kwargs: int) -> None:
-    writer = RotatingLogWriter(path, clock=_clock(), **kwargs)  # type: ignore[arg-type]
+    writer = CriLogWriter(path, clock=_clock(), **kwargs)  # type: ignore[arg-type]
     for line in lines:
         writer.write("stdout", line.encode() + b"\n")
     writer.close()
@@ -39,7 +34,10 @@ async def _read(path: Path, options: PodLogOptions, *, running: bool = False,
     async def write(data: bytes) -> None:
         out.append(data)
 
-    await stream_logs(path, options, write, running=lambda: running, clock=lambda: now)
+    async def is_running() -> bool:
+        return running
+
+    await stream_logs(path, options, write, running=is_running, clock=lambda: now)
     return b"".join(out)
 
 
@@ -54,7 +52,7 @@ def test_record_format_round_trips() -> None:
 
 def test_writer_splits_lines_keeps_partial_ones_and_long_ones(tmp_path: Path) -> None:
     path = tmp_path / "c.log"
-    writer = RotatingLogWriter(path, clock=_clock())  # type: ignore[arg-type]
+    writer = CriLogWriter(path, clock=_clock())  # type: ignore[arg-type]
     writer.write("stdout", b"one\ntw")
     writer.write("stderr", b"x" * (MAX_RECORD_CONTENT + 5) + b"\n")
     writer.write("stdout", b"o\nthree")
@@ -103,11 +101,14 @@ async def test_follow_continues_across_rotation_until_the_container_stops(
     async def write(data: bytes) -> None:
         out.append(data)
 
+    async def is_running() -> bool:
+        return running
+
     follower = asyncio.create_task(stream_logs(
-        path, PodLogOptions(follow=True), write, running=lambda: running, poll_seconds=0.01))
+        path, PodLogOptions(follow=True), write, running=is_running, poll_seconds=0.01))
     await asyncio.sleep(0.05)
     assert out == [b"first\n"]
-    writer = RotatingLogWriter(path, max_bytes=120, max_files=5)
+    writer = CriLogWriter(path, max_bytes=120, max_files=5)
     for i in range(6):
         writer.write("stdout", f"more {i}\n".encode())
         await asyncio.sleep(0.02)

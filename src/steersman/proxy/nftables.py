@@ -1,0 +1,191 @@
+"""The ``nftables`` backend: DNAT rules in one table of this node's, one atomic ``nft -f`` per sync.
+
+For ``bridge`` pod networking (root). Each sync renders the whole table with
+:func:`render_ruleset` and replaces it in a single ``nft -f`` transaction (create, delete,
+re-create: the kernel applies all or nothing), as kube-proxy's nftables mode does for a full
+resync; :meth:`NftablesBackend.close` deletes the table. Nothing outside the table is touched.
+
+The table (``ip steersman-<node>``) holds:
+
+* ``nat-prerouting`` / ``nat-output`` (dstnat): ``services`` matches ClusterIP:port,
+  load-balancer IP:port and — for destinations that are local addresses
+  (``fib daddr type local``) — nodePort, and jumps to the route's chain;
+* a route chain per Service side: ClientIP affinity first (an address in the endpoint's
+  timed ``dynamic`` set goes straight back to it), then ``numgen random mod N`` over a
+  verdict map of endpoint chains; each endpoint chain refreshes its affinity set and DNATs;
+* ``filter-prerouting`` / ``filter-output`` (before dstnat): drop load-balancer traffic from
+  outside ``loadBalancerSourceRanges``, reject traffic to a Service without endpoints.
+
+No masquerading and no routes: the caller's pod network decides how packets travel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from steersman.proxy.backend import BindFailure
+from steersman.proxy.model import Endpoint, Frontend, ProxyTable, Route
+
+_HEADER = """\
+table ip {table}
+delete table ip {table}
+table ip {table} {{
+  chain nat-prerouting {{
+    type nat hook prerouting priority -100; policy accept;
+    jump services
+  }}
+  chain nat-output {{
+    type nat hook output priority -100; policy accept;
+    jump services
+  }}
+  chain filter-prerouting {{
+    type filter hook prerouting priority -110; policy accept;
+    jump firewall
+  }}
+  chain filter-output {{
+    type filter hook output priority -110; policy accept;
+    jump firewall
+  }}
+"""
+
+
+class NftError(RuntimeError):
+    """``nft`` refused a ruleset (a bug here) or could not run."""
+
+
+@dataclass
+class _Names:
+    """Stable chain names for this sync: one per route, one per endpoint of a route."""
+
+    routes: dict[str, str] = field(default_factory=dict)
+
+    def route(self, route: Route) -> str:
+        return self.routes.setdefault(route.name, f"svc-{len(self.routes)}")
+
+
+def table_name(node_name: str) -> str:
+    return "steersman-" + re.sub(r"[^A-Za-z0-9_-]", "-", node_name)
+
+
+def render_ruleset(table: str, proxy_table: ProxyTable) -> str:
+    """The ``nft -f`` script that replaces ``table`` with the rules of ``proxy_table``."""
+    names = _Names()
+    routes = sorted(proxy_table.routes.items())
+    services = [_service_rule(frontend, names.route(route)) for frontend, route in routes
+                if route.endpoints]
+    firewall = [rule for frontend, route in routes for rule in _firewall_rules(frontend, route)]
+    chains: dict[str, Route] = {}
+    for _, route in routes:
+        chains.setdefault(names.route(route), route)
+    lines = [_HEADER.format(table=table)]
+    lines.append(_chain("services", services))
+    lines.append(_chain("firewall", firewall))
+    for chain, route in chains.items():
+        lines.extend(_route_chains(chain, route))
+    lines.append("}\n")
+    return "".join(lines)
+
+
+def _chain(name: str, rules: Sequence[str], preamble: str = "") -> str:
+    body = "".join(f"    {rule}\n" for rule in rules)
+    return f"  chain {name} {{\n{preamble}{body}  }}\n"
+
+
+def _match(frontend: Frontend) -> str:
+    proto = frontend.protocol.lower()
+    if frontend.ip == "0.0.0.0":
+        return f"fib daddr type local {proto} dport {frontend.port}"
+    return f"ip daddr {frontend.ip} {proto} dport {frontend.port}"
+
+
+def _service_rule(frontend: Frontend, chain: str) -> str:
+    return f"{_match(frontend)} jump {chain}"
+
+
+def _firewall_rules(frontend: Frontend, route: Route) -> list[str]:
+    rules = []
+    if route.source_ranges:
+        allowed = ", ".join(str(network) for network in route.source_ranges)
+        rules.append(f"{_match(frontend)} ip saddr != {{ {allowed} }} drop")
+    if not route.endpoints:
+        reset = "tcp reset" if frontend.protocol == "TCP" else "icmp type port-unreachable"
+        rules.append(f"{_match(frontend)} reject with {reset}")
+    return rules
+
+
+def _route_chains(chain: str, route: Route) -> list[str]:
+    if not route.endpoints:
+        return []
+    endpoint_chains = [f"{chain}-ep-{index}" for index in range(len(route.endpoints))]
+    rules: list[str] = []
+    sets = ""
+    if route.affinity_seconds is not None:
+        sets = "".join(_affinity_set(name, route.affinity_seconds) for name in endpoint_chains)
+        rules.extend(f"ip saddr @{name} goto {name}" for name in endpoint_chains)
+    choices = ", ".join(f"{i} : goto {name}" for i, name in enumerate(endpoint_chains))
+    rules.append(f"numgen random mod {len(endpoint_chains)} vmap {{ {choices} }}")
+    rendered = [sets, _chain(chain, rules)]
+    for name, endpoint in zip(endpoint_chains, route.endpoints, strict=True):
+        rendered.append(_endpoint_chain(name, endpoint, route))
+    return rendered
+
+
+def _affinity_set(name: str, seconds: int) -> str:
+    return (f"  set {name} {{\n    type ipv4_addr; flags dynamic,timeout; "
+            f"timeout {seconds}s;\n  }}\n")
+
+
+def _endpoint_chain(name: str, endpoint: Endpoint, route: Route) -> str:
+    rules = []
+    if route.affinity_seconds is not None:
+        rules.append(f"update @{name} {{ ip saddr }}")
+    proto = route.protocol.lower()
+    rules.append(f"meta l4proto {proto} dnat to {endpoint.ip}:{endpoint.port}")
+    return _chain(name, rules)
+
+
+class NftablesBackend:
+    """Programs one node's Services as DNAT rules in its own nftables table."""
+
+    name = "nftables"
+
+    def __init__(self, *, node_name: str, command: Sequence[str] = ("nft",)) -> None:
+        self.table = table_name(node_name)
+        self._command = tuple(command)
+        self._installed = False
+
+    async def sync(self, table: ProxyTable) -> list[BindFailure]:
+        await self._nft(render_ruleset(self.table, _with_node_ports(table)))
+        self._installed = True
+        return []
+
+    async def close(self) -> None:
+        if self._installed:
+            await self._nft(f"delete table ip {self.table}\n")
+            self._installed = False
+
+    async def _nft(self, script: str) -> None:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *self._command, "-f", "-", stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        except OSError as err:
+            raise NftError(f"cannot run {self._command[0]}: {err.strerror}; the nftables "
+                           f"proxy needs the nft tool and root") from err
+        _, stderr = await process.communicate(script.encode())
+        if process.returncode != 0:
+            raise NftError(f"nft -f failed ({process.returncode}): "
+                           f"{stderr.decode(errors='replace').strip()}")
+
+
+def _with_node_ports(table: ProxyTable) -> ProxyTable:
+    """NodePort frontends become "any local address" matches (``0.0.0.0``)."""
+    routes: dict[Frontend, Route] = {}
+    for frontend, route in table.routes.items():
+        if route.kind == "node-port":
+            frontend = Frontend(frontend.protocol, "0.0.0.0", frontend.port)
+        routes[frontend] = route
+    return ProxyTable(routes)
