@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from steersman.kubelet.runtime.registry import new_runtime
 from tests.tools import need_tool
@@ -43,17 +44,45 @@ current-context: other
 """
 
 
-def test_up_prints_export_line_and_runs_pods(tmp_path: Path) -> None:
+def _start_up(data_dir: Path, log: Path, *extra: str) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "steersman", "up", "--port", "0", "--data-dir",
+             str(data_dir), "--name", "t", *extra],
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _stop_up(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _pod(data_dir: Path, name: str) -> dict[str, Any]:
+    out = _kubectl(data_dir, "get", "pod", name, "-o", "json").stdout
+    return json.loads(out) if out else {}
+
+
+def _running(data_dir: Path, name: str) -> bool:
+    return (_pod(data_dir, name).get("status") or {}).get("phase") == "Running"
+
+
+async def _running_containers(state_dir: Path) -> list[str]:
+    runtime = new_runtime("process", state_dir=state_dir)
+    return [c.id for c in await runtime.list_containers() if c.state.value == "running"]
+
+
+def test_up_runs_pods_stops_them_on_exit_and_resumes(tmp_path: Path) -> None:
     data_dir = tmp_path / "cluster"
     log = tmp_path / "up.log"
+    state_dir = data_dir / "nodes" / "t-node-0" / "runtime"
     merged = tmp_path / "home" / ".kube" / "config"
     merged.parent.mkdir(parents=True)
     merged.write_text(_OTHER_CONTEXT)
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "steersman", "up", "--port", "0", "--data-dir",
-             str(data_dir), "--name", "t", "--merge-kubeconfig", str(merged)],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    process = _start_up(data_dir, log, "--merge-kubeconfig", str(merged))
     try:
         _wait(lambda: "export KUBECONFIG=" in log.read_text(), 60, "the export line")
         assert f"export KUBECONFIG={data_dir / 'admin.kubeconfig'}" in log.read_text()
@@ -62,24 +91,28 @@ def test_up_prints_export_line_and_runs_pods(tmp_path: Path) -> None:
         created = _kubectl(data_dir, "run", "hello", "--image=busybox", "--restart=Never",
                            "--", "sh", "-c", "echo hi; sleep 60")
         assert created.returncode == 0, created.stderr
-
-        def running() -> bool:
-            out = _kubectl(data_dir, "get", "pod", "hello", "-o", "json").stdout
-            return bool(out) and json.loads(out)["status"].get("phase") == "Running"
-
-        _wait(running, 60, "a Running pod")
-        pod = json.loads(_kubectl(data_dir, "get", "pod", "hello", "-o", "json").stdout)
+        _wait(lambda: _running(data_dir, "hello"), 60, "a Running pod")
+        pod = _pod(data_dir, "hello")
         assert pod["status"]["podIP"].startswith("127.42.")
         assert pod["spec"]["nodeName"] == "t-node-0"
         _check_merged_kubeconfig(merged, data_dir)
+
+        # Ctrl-C stops the pods with the cluster; the next `up` resumes both.
+        _kubectl(data_dir, "run", "keep", "--image=busybox", "--restart=Always", "--",
+                 "sleep", "3600")
+        _wait(lambda: _running(data_dir, "keep"), 60, "the restartable pod Running")
+        assert len(asyncio.run(_running_containers(state_dir))) == 2
+        _stop_up(process)
+        assert process.returncode == 0, log.read_text()[-2000:]
+        assert asyncio.run(_running_containers(state_dir)) == []
+
+        process = _start_up(data_dir, log)
+        _wait(lambda: _pod(data_dir, "keep").get("status", {}).get("containerStatuses", [{}])
+              [0].get("restartCount", 0) >= 1 and _running(data_dir, "keep"), 60,
+              "the pod restarted by the resumed cluster")
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        asyncio.run(_remove_containers(data_dir / "nodes" / "t-node-0" / "runtime"))
+        _stop_up(process)
+        asyncio.run(_remove_containers(state_dir))
 
 
 def _check_merged_kubeconfig(merged: Path, data_dir: Path) -> None:

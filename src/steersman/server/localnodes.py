@@ -2,7 +2,9 @@
 
 Each agent runs in the server's process and event loop with its own client, runtime state
 and data dir (``<data dir>/nodes/<node>``), exactly as ``steersman agent`` would from
-another process. Stopping them leaves containers running; the next ``up`` adopts them.
+another process. Stopping them stops the pods' containers too (preStop, SIGTERM, SIGKILL
+after the pod's grace period, at most :data:`STOP_GRACE_CAP` seconds), as a node shutdown
+would; the records stay, so the next ``up`` adopts the pods and restarts their containers.
 
 Each agent serves logs, exec and port-forward on its own node address (``127.42.x.1``), so
 the agents of one cluster never compete for a port, on port 10250 when it is free there and
@@ -39,6 +41,7 @@ from steersman.kubelet.runtime.registry import new_runtime
 from steersman.proxy import ListenerPool, ServiceProxy, new_backend
 
 log = logging.getLogger(__name__)
+STOP_GRACE_CAP = 10.0
 
 
 class LocalNodes:
@@ -51,6 +54,7 @@ class LocalNodes:
         self._proxy_mode = proxy_mode
         self._listeners = ListenerPool()
         self._clients: list[Client] = []
+        self._agents: list[NodeAgent] = []
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -62,6 +66,7 @@ class LocalNodes:
         for name in self._names:
             agent = await self._agent(name)
             await agent.start()
+            self._agents.append(agent)
             self._tasks.append(asyncio.create_task(agent.run(), name=f"agent-{name}"))
             self._start_proxy(name, agent.ctx.config.node_ip)
 
@@ -100,6 +105,11 @@ class LocalNodes:
         self._tasks.append(asyncio.create_task(proxy.run(), name=f"proxy-{name}"))
 
     async def stop(self) -> None:
+        stopped = await asyncio.gather(*(agent.stop_pods(max_grace=STOP_GRACE_CAP)
+                                         for agent in self._agents))
+        if any(stopped):
+            log.info("stopped %d containers", sum(stopped))
+        self._agents.clear()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

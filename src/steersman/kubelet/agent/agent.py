@@ -21,8 +21,15 @@ from typing import Any
 from steersman.api.errors import StatusError
 from steersman.client import PODS, Client, Clock, Informer, ServerUnreachable
 from steersman.kubelet.agent.config import AgentConfig
+from steersman.kubelet.agent.containers import stop_container, termination_grace
 from steersman.kubelet.agent.context import AgentContext
-from steersman.kubelet.agent.cri import POD_IP_ANNOTATION, POD_UID_LABEL, Runtime
+from steersman.kubelet.agent.cri import (
+    POD_IP_ANNOTATION,
+    POD_UID_LABEL,
+    ContainerState,
+    ContainerStatus,
+    Runtime,
+)
 from steersman.kubelet.agent.node import NodeHeartbeat
 from steersman.kubelet.agent.serving import AgentPods, NodeServing
 from steersman.kubelet.agent.workers import PodWorkers
@@ -121,6 +128,35 @@ class NodeAgent:
         removed = await self.workers.remove_orphans({str(p["metadata"]["uid"]) for p in pods})
         log.info("node %s: %d pods adopted, %d orphaned pods removed",
                  self.ctx.config.node_name, len(pods), removed)
+
+    async def stop_pods(self, *, max_grace: float) -> int:
+        """Stop every running container of this node, as a node shutdown does; how many.
+
+        For ``steersman up``'s Ctrl-C: the workers stop first (so nothing restarts a
+        container), then each container gets its preStop hook and SIGTERM with its pod's
+        grace period (at most ``max_grace`` seconds), all at once, then SIGKILL. Sandboxes
+        and records stay: the next start adopts them and restarts what the pods' restart
+        policies say.
+        """
+        await self.workers.stop()
+        pods = {str(p["metadata"]["uid"]): p for p in self.informer.indexer.list()}
+        running = [c for c in await self.ctx.runtime.list_containers()
+                   if c.state is ContainerState.RUNNING]
+        await asyncio.gather(*(self._stop_one(c, pods.get(c.labels.get(POD_UID_LABEL, "")),
+                                              max_grace) for c in running))
+        return len(running)
+
+    async def _stop_one(self, instance: ContainerStatus, pod: Object | None,
+                        max_grace: float) -> None:
+        pod_spec = (pod or {}).get("spec") or {}
+        containers = [*(pod_spec.get("initContainers") or []), *(pod_spec.get("containers") or [])]
+        spec = next((c for c in containers if c.get("name") == instance.name), None)
+        grace = min(termination_grace(pod), max_grace) if pod is not None else max_grace
+        ip = str(((pod or {}).get("status") or {}).get("podIP") or "")
+        try:
+            await stop_container(self.ctx, instance, spec, grace=grace, pod_ip=ip)
+        except Exception:  # one container's failure must not keep the others running
+            log.exception("cannot stop container %s", instance.id)
 
     def _seen(self, pod: Object) -> None:
         if self._adopted:
