@@ -57,6 +57,25 @@ def test_crud_and_errors(api: client.ApiClient, ns: str) -> None:
         core.read_namespaced_config_map("one", ns)
 
 
+def test_delete_answers_as_upstream_does(api: client.ApiClient, ns: str) -> None:
+    """Services and ServiceAccounts come back as the deleted object, ConfigMaps as a Status."""
+    core = client.CoreV1Api(api)
+    core.create_namespaced_service(ns, client.V1Service(
+        metadata=client.V1ObjectMeta(name="web"),
+        spec=client.V1ServiceSpec(ports=[client.V1ServicePort(port=80)])))
+    deleted = core.delete_namespaced_service("web", ns)
+    assert isinstance(deleted, client.V1Service) and deleted.metadata.name == "web"
+    core.create_namespaced_service_account(ns, client.V1ServiceAccount(
+        metadata=client.V1ObjectMeta(name="robot")))
+    account = core.delete_namespaced_service_account("robot", ns)
+    assert isinstance(account, client.V1ServiceAccount) and account.metadata.name == "robot"
+    core.create_namespaced_config_map(ns, _cm("gone"))
+    status = core.delete_namespaced_config_map("gone", ns)
+    status = status if isinstance(status, dict) else status.to_dict()
+    assert status["kind"] == "Status" and status["status"] == "Success"
+    assert status["details"]["name"] == "gone"
+
+
 def test_watch_from_list_resource_version(api: client.ApiClient, ns: str) -> None:
     core = client.CoreV1Api(api)
     core.create_namespaced_config_map(ns, _cm("before", {"w": "1"}))

@@ -12,6 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+# (group, plural) of the resources whose DELETE answers with the deleted object rather than
+# a Status once it is gone (``ReturnDeletedObject: true`` in their upstream registries);
+# the kubernetes Python client decodes those answers as the object's type.
+RETURNS_DELETED_OBJECT = frozenset({
+    ("", "pods"), ("", "services"), ("", "serviceaccounts"), ("", "persistentvolumes"),
+    ("", "persistentvolumeclaims"), ("storage.k8s.io", "storageclasses"),
+})
 
 
 @dataclass(frozen=True, slots=True)

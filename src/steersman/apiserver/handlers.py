@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from steersman.api import errors
-from steersman.api.resources import ResourceInfo
+from steersman.api.resources import RETURNS_DELETED_OBJECT, ResourceInfo
 from steersman.api.selectors import (
     SelectorError,
     parse_field_selector,
@@ -89,7 +89,7 @@ class ResourceHandlers:
                      ri: RequestInfo) -> web.Response:
         options = await delete_options(request)
         obj, gone = await self.registry.delete(info, ri.namespace, ri.name, options)
-        if gone:
+        if gone and (info.group, info.plural) not in RETURNS_DELETED_OBJECT:
             return neg.json_response(success_status(info, obj))
         return neg.json_response(obj)
 
