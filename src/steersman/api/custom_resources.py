@@ -40,6 +40,9 @@ class CustomResourceStrategy:
         self._schema: Mapping[str, Any] | None = schema if isinstance(schema, Mapping) else None
         self._prune = not crd.get("preserveUnknown")
 
+    def prepare_update(self, new: Object, old: Object) -> None:
+        return None
+
     def default(self, obj: Object) -> None:
         if self._schema is None:
             return

@@ -24,6 +24,9 @@ class Strategy(Protocol):
     def default(self, obj: Object) -> None:
         """Fill in defaults in place, as kube-apiserver's defaulters do."""
 
+    def prepare_update(self, new: Object, old: Object) -> None:
+        """Adjust ``new`` (a spec update of ``old``) before defaulting; most kinds do nothing."""
+
     def validate(self, obj: Object) -> list[FieldError]:
         """Validate a whole object (spec and status); must not mutate it."""
 
@@ -35,6 +38,9 @@ class NoStrategy:
     """For kinds without kind-specific rules: nothing to default, nothing to reject."""
 
     def default(self, obj: Object) -> None:
+        return None
+
+    def prepare_update(self, new: Object, old: Object) -> None:
         return None
 
     def validate(self, obj: Object) -> list[FieldError]:

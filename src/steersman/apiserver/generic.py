@@ -311,6 +311,8 @@ class GenericRegistry:
                             track_fields: FieldTracker | None = None) -> Object:
         objectmeta.prepare_for_update(info, new, old, subresource=subresource)
         strategy = self.strategy(info)
+        if not subresource:
+            strategy.prepare_update(new, old)
         strategy.default(new)
         self._raise_invalid(info, new, strategy.validate(new) + (
             strategy.validate_update(new, old) if not subresource else []))

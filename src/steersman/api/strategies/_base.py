@@ -38,6 +38,10 @@ class KindStrategy:
     def default(self, obj: Object) -> None:
         return None
 
+    def prepare_update(self, new: Object, old: Object) -> None:
+        """Adjust a spec update before defaulting (upstream ``PrepareForUpdate``)."""
+        return None
+
     def validate(self, obj: Object) -> list[FieldError]:
         return validate_object_meta(obj, self.check_name) + self.validate_spec(obj)
 

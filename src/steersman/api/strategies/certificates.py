@@ -104,6 +104,9 @@ def validate_conditions(status: dict[str, Any]) -> list[FieldError]:
 
 
 class CertificateSigningRequestStrategy:
+    def prepare_update(self, new: Object, old: Object) -> None:
+        return None
+
     def default(self, obj: Object) -> None:
         for condition in (obj.get("status") or {}).get("conditions") or []:
             if isinstance(condition, dict):

@@ -76,6 +76,43 @@ def patch_allocated_values(new: Object, old: Object) -> None:
             port["nodePort"] = old_ports[_port_key(port)]
 
 
+def drop_type_dependent_fields(new: dict[str, Any], old: dict[str, Any]) -> None:
+    """A type change clears what only the old type used, unless the update set it anew.
+
+    Upstream ``dropTypeDependentFields`` (pkg/registry/core/service/strategy.go): turning a
+    LoadBalancer into a ClusterIP Service must not fail validation on the
+    ``externalTrafficPolicy`` or node ports it still carries from before.
+    """
+    kind = new.get("type", "ClusterIP")
+    if kind == old.get("type", "ClusterIP"):
+        return
+    external = kind in ("NodePort", "LoadBalancer")
+    if not external and _same(new, old, "externalTrafficPolicy"):
+        new.pop("externalTrafficPolicy", None)
+    if not external and _same_node_ports(new, old):
+        for port in items(new, "ports"):
+            if isinstance(port, dict):
+                port.pop("nodePort", None)
+    if kind != "LoadBalancer":
+        for key in ("allocateLoadBalancerNodePorts", "loadBalancerClass"):
+            if _same(new, old, key):
+                new.pop(key, None)
+    if not (kind == "LoadBalancer" and new.get("externalTrafficPolicy") == "Local") and \
+            _same(new, old, "healthCheckNodePort"):
+        new.pop("healthCheckNodePort", None)
+
+
+def _same(new: dict[str, Any], old: dict[str, Any], key: str) -> bool:
+    return new.get(key) == old.get(key)
+
+
+def _same_node_ports(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    old_ports = {_port_key(p): p.get("nodePort") for p in items(old, "ports")
+                 if isinstance(p, dict)}
+    return all(p.get("nodePort") in (None, 0, old_ports.get(_port_key(p)))
+               for p in items(new, "ports") if isinstance(p, dict))
+
+
 def _port_key(port: dict[str, Any]) -> tuple[Any, Any]:
     return port.get("port"), port.get("protocol") or "TCP"
 
@@ -94,6 +131,9 @@ class ServiceStrategy(KindStrategy):
 
     def default(self, obj: Object) -> None:
         default_service(obj)
+
+    def prepare_update(self, new: Object, old: Object) -> None:
+        drop_type_dependent_fields(mapping(new, "spec"), mapping(old, "spec"))
 
     def validate_spec(self, obj: Object) -> list[FieldError]:
         spec = mapping(obj, "spec")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from steersman.api.strategies import patch_allocated_values
+from steersman.api.strategies import patch_allocated_values, strategy_for
 from tests.unit.api.strategies.helpers import causes, defaulted, update_causes
 
 
@@ -92,3 +92,36 @@ def test_endpoint_slice() -> None:
     bad = {**good, "endpoints": [{"addresses": ["::1"]}]}
     assert causes("discovery.k8s.io", bad) == [
         'endpoints[0].addresses[0]: Invalid value: "::1": must be an IPv4 address']
+
+
+def _type_changed(old: dict[str, Any], **new_spec: Any) -> dict[str, Any]:
+    """``old`` patched with ``new_spec``, prepared and defaulted as an update would be."""
+    strategy = strategy_for("", "Service")
+    new = {**old, "spec": {**old["spec"], **new_spec}}
+    strategy.prepare_update(new, old)
+    strategy.default(new)
+    return new
+
+
+def test_a_load_balancer_turned_cluster_ip_drops_what_only_it_used() -> None:
+    old = defaulted("", service(type="LoadBalancer", externalTrafficPolicy="Local",
+                                healthCheckNodePort=31000,
+                                ports=[{"port": 80, "nodePort": 30080}]))
+    new = _type_changed(old, type="ClusterIP")
+    assert "externalTrafficPolicy" not in new["spec"]
+    assert "allocateLoadBalancerNodePorts" not in new["spec"]
+    assert "healthCheckNodePort" not in new["spec"]
+    assert "nodePort" not in new["spec"]["ports"][0]
+    assert strategy_for("", "Service").validate(new) == []
+
+
+def test_a_field_the_update_sets_anew_is_kept_and_judged() -> None:
+    old = defaulted("", service(type="NodePort"))
+    new = _type_changed(old, type="ClusterIP", externalTrafficPolicy="Local")
+    assert new["spec"]["externalTrafficPolicy"] == "Local"
+    assert strategy_for("", "Service").validate(new) != []
+
+
+def test_the_same_type_keeps_everything() -> None:
+    old = defaulted("", service(type="NodePort", externalTrafficPolicy="Local"))
+    assert _type_changed(old)["spec"]["externalTrafficPolicy"] == "Local"
