@@ -2,16 +2,20 @@
 and the two system PriorityClasses (``system-node-critical``, ``system-cluster-critical``).
 
 Run after the watch cache has loaded; each object is created only when absent, so a restart
-keeps whatever users changed. The ``kubernetes`` Service's Endpoints point at this server.
+keeps whatever users changed — except where this server's address lives: the ``kubernetes``
+Service's target port and its Endpoints and EndpointSlice are brought up to date on every
+start (upstream's endpoint reconciler), so a server on a new port is still reachable at the
+Service's ClusterIP and by in-cluster clients.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from steersman.api import errors
 from steersman.api.resources import Registry
-from steersman.apiserver.generic import GenericRegistry
+from steersman.apiserver.generic import GenericRegistry, copy_object
 from steersman.apiserver.priority_admission import SYSTEM_PRIORITY_CLASSES
 
 Object = dict[str, Any]
@@ -23,19 +27,41 @@ async def ensure_builtin_objects(registry: GenericRegistry, resources: Registry,
     namespaces = _resource(resources, "namespaces")
     for name in BUILTIN_NAMESPACES:
         await _create_if_absent(registry, namespaces, "", {"metadata": {"name": name}})
-    await _create_if_absent(registry, _resource(resources, "services"), "default", {
+    await _ensure_kubernetes_service(registry, resources, cluster_ip=cluster_ip,
+                                     advertise_ip=advertise_ip, port=port)
+    await _ensure_system_priority_classes(registry, resources)
+
+
+async def _ensure_kubernetes_service(registry: GenericRegistry, resources: Registry, *,
+                                     cluster_ip: str, advertise_ip: str, port: int) -> None:
+    """``default/kubernetes`` and its Endpoints and EndpointSlice, pointing at this server."""
+    port_spec = {"name": "https", "port": port, "protocol": "TCP"}
+    subsets = [{"addresses": [{"ip": advertise_ip}], "ports": [port_spec]}]
+    endpoints = [{"addresses": [advertise_ip], "conditions": {"ready": True}}]
+
+    def target_this_port(service: Object) -> None:
+        for service_port in service["spec"].get("ports") or []:
+            if service_port.get("name") == "https":
+                service_port["targetPort"] = port
+
+    await _ensure(registry, _resource(resources, "services"), "default", {
         "metadata": {"name": "kubernetes", "labels": {
             "component": "apiserver", "provider": "kubernetes"}},
         "spec": {"clusterIP": cluster_ip, "ports": [
             {"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}]},
-    })
-    await _create_if_absent(registry, _resource(resources, "endpoints"), "default", {
+    }, current=lambda svc: svc["spec"].get("ports"), update=target_this_port)
+    await _ensure(registry, _resource(resources, "endpoints"), "default", {
         "metadata": {"name": "kubernetes", "labels": {
             "endpointslice.kubernetes.io/skip-mirror": "true"}},
-        "subsets": [{"addresses": [{"ip": advertise_ip}],
-                     "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}],
-    })
-    await _ensure_system_priority_classes(registry, resources)
+        "subsets": subsets,
+    }, current=lambda ep: ep.get("subsets"), update=lambda ep: ep.update(subsets=subsets))
+    slices = resources.get("discovery.k8s.io", "v1", "endpointslices")
+    assert slices is not None, "discovery.k8s.io/v1 endpointslices is not registered"
+    await _ensure(registry, slices, "default", {
+        "metadata": {"name": "kubernetes", "labels": {"kubernetes.io/service-name": "kubernetes"}},
+        "addressType": "IPv4", "endpoints": endpoints, "ports": [port_spec],
+    }, current=lambda es: (es.get("endpoints"), es.get("ports")),
+       update=lambda es: es.update(endpoints=endpoints, ports=[port_spec]))
 
 
 async def _ensure_system_priority_classes(registry: GenericRegistry, resources: Registry) -> None:
@@ -54,6 +80,19 @@ def _resource(resources: Registry, plural: str) -> Any:
     info = resources.get("", "v1", plural)
     assert info is not None, f"core resource {plural} is not registered"
     return info
+
+
+async def _ensure(registry: GenericRegistry, info: Any, namespace: str, obj: Object, *,
+                  current: Callable[[Object], object], update: Callable[[Object], object]) -> None:
+    """Create ``obj`` if absent; else apply ``update`` where it changes ``current``."""
+    existing = registry.cached(info, namespace, obj["metadata"]["name"])
+    if existing is None:
+        await _create_if_absent(registry, info, namespace, obj)
+        return
+    wanted = copy_object(existing)
+    update(wanted)
+    if current(wanted) != current(existing):
+        await registry.update(info, namespace, obj["metadata"]["name"], wanted)
 
 
 async def _create_if_absent(registry: GenericRegistry, info: Any, namespace: str,
