@@ -47,8 +47,8 @@ NGINX_CONF = """
 worker_processes 1; daemon off; pid {work}/nginx.pid; error_log {work}/nginx.err warn;
 events {{ worker_connections 1024; }}
 http {{
-  access_log off;
-  upstream pod {{ server {pod}:8080; keepalive 64; }}
+  access_log off; keepalive_requests 1000000;
+  upstream pod {{ server {pod}:8080; keepalive 64; keepalive_requests 1000000; }}
   server {{
     listen 127.0.0.1:{port};
     location / {{ proxy_pass http://pod; proxy_http_version 1.1;

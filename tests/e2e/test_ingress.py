@@ -224,6 +224,11 @@ def test_default_class_and_load_balancer_status(cluster: Cluster) -> None:
         {"port": cluster.https_port, "protocol": "TCP"}]}]
     table = cluster.server.kubectl("get", "ingress", "status", "-n", NAMESPACE).stdout
     assert cluster.address in table
+    assert http_get(cluster, "status.example.com")[0] == 200
+    cluster.server.kubectl("patch", "ingress", "status", "-n", NAMESPACE, "--type=merge",
+                           "-p", '{"spec": {"ingressClassName": "someone-else"}}')
+    eventually(lambda: not address(), 30, "the address taken back from another class")
+    assert http_get(cluster, "status.example.com")[0] == 404
 
 
 def test_host_and_path_routing_round_robin(cluster: Cluster) -> None:

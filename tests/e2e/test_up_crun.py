@@ -106,6 +106,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             asyncio.run(_remove_containers(base / "cluster" / "nodes" / "c-node-0" / "runtime"))
     finally:
         registries.close()
+        leaked = _unmount_leftovers(base)
+    assert not leaked, f"rootfs mounts left behind: {leaked}"
 
 
 async def _push(registry: str, image: BuiltImage) -> None:
@@ -140,6 +142,15 @@ async def _remove_containers(state_dir: Path) -> None:
     runtime = new_runtime("crun", state_dir=state_dir)
     for sandbox in await runtime.list_sandboxes():
         await runtime.remove_sandbox(sandbox.id)
+
+
+def _unmount_leftovers(base: Path) -> list[str]:
+    """Unmount (lazily) any mount still under ``base``; the list says what had leaked."""
+    mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    leaked = [m for m in mounts if m.startswith(f"{base}/")]
+    for mount in sorted(leaked, reverse=True):
+        subprocess.run(["umount", "-l", mount], check=False)
+    return leaked
 
 
 def _secret(cluster: Cluster, name: str, password: str) -> None:
@@ -208,6 +219,8 @@ def test_wrong_secret_shows_err_image_pull_then_back_off(cluster: Cluster) -> No
     assert seen["ErrImagePull"] == (f'failed to pull image "{image}": '
                                     "unauthorized: authentication required")
     assert seen["ImagePullBackOff"] == f'Back-off pulling image "{image}"'
+    shown = cluster.kubectl("get", "pod", "denied", "--no-headers").split()[2]
+    assert shown in ("ErrImagePull", "ImagePullBackOff")
     failed = [e for e in cluster.events("denied") if e["reason"] == "Failed"]
     assert failed and "unauthorized" in failed[0]["message"]
     assert failed[0]["type"] == "Warning"
@@ -248,21 +261,27 @@ def test_exceeding_the_memory_limit_is_oom_killed(cluster: Cluster) -> None:
     assert _terminated(pod)["hog"]["reason"] == "OOMKilled"
     assert _terminated(pod)["hog"]["exitCode"] == 137
     assert pod["status"]["phase"] == "Failed"
+    assert cluster.kubectl("get", "pod", "hog", "--no-headers").split()[2] == "OOMKilled"
 
 
 
-def test_a_command_missing_from_the_image_is_a_create_container_error(
-        cluster: Cluster) -> None:
+def test_containers_that_cannot_start_wait_with_the_reason(cluster: Cluster) -> None:
     image = f"{cluster.registry}/{REPOSITORY}:v1"
-    containers = [{"name": "main", "command": ["/usr/bin/not-in-the-image"]}]
-    cluster.kubectl("apply", "-f", "-", input=_pod("nocmd", image, containers,
+    containers = [{"name": "missing", "command": ["/usr/bin/not-in-the-image"]},
+                  {"name": "root", "securityContext": {"runAsNonRoot": True}}]
+    cluster.kubectl("apply", "-f", "-", input=_pod("refused", image, containers,
                                                    secret="regcred"))
 
-    def refused(pod: dict[str, Any]) -> bool:
-        statuses = pod.get("status", {}).get("containerStatuses") or [{}]
-        return (statuses[0].get("state", {}).get("waiting") or {}).get("reason") in (
-            "CreateContainerError", "RunContainerError")
+    def waiting(pod: dict[str, Any]) -> dict[str, dict[str, str]]:
+        return {s["name"]: s["state"]["waiting"]
+                for s in pod.get("status", {}).get("containerStatuses") or []
+                if (s.get("state", {}).get("waiting") or {}).get("reason")
+                not in (None, "ContainerCreating")}
 
-    pod = cluster.wait_pod("nocmd", refused, "a refused container")
-    waiting = pod["status"]["containerStatuses"][0]["state"]["waiting"]
-    assert "/usr/bin/not-in-the-image" in waiting["message"], waiting
+    pod = cluster.wait_pod("refused", lambda p: len(waiting(p)) == 2, "two refusals")
+    missing, root = waiting(pod)["missing"], waiting(pod)["root"]
+    assert missing["reason"] == "CreateContainerError"
+    assert "/usr/bin/not-in-the-image" in missing["message"]
+    assert root == {"reason": "CreateContainerConfigError",
+                    "message": "container has runAsNonRoot and image will run as root "
+                               '(pod: "refused_default", container: root)'}

@@ -154,12 +154,25 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             raise AssertionError(f"{err}:\n{log.read_text(errors='replace')[-3000:]}") from err
         cluster.kubectl("create", "namespace", NS)
         cluster.apply(manifests(flags))
-        cluster.kubectl("rollout", "status", "deployment/web", "--timeout=90s")
+        _wait_available(cluster)
         yield cluster
     finally:
         _stop(process)
         for node in (f"{name}-node-0", f"{name}-node-1"):
             asyncio.run(_remove_containers(data_dir / "nodes" / node / "runtime"))
+
+
+def _wait_available(cluster: Cluster) -> None:
+    def available() -> bool:
+        status = cluster.json("get", "deployment", "web").get("status") or {}
+        return status.get("availableReplicas") == REPLICAS
+
+    try:
+        wait(available, "3 available replicas", timeout=120)
+    except AssertionError as err:
+        pods = cluster.kubectl("get", "pods", "-o", "wide", check=False).stdout
+        raise AssertionError(f"{err}:\n{pods}\n{cluster.log.read_text(errors='replace')[-3000:]}"
+                             ) from err
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

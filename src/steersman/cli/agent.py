@@ -47,6 +47,7 @@ from steersman.kubelet.agent.join import (
 from steersman.kubelet.agent.node_credentials import node_user
 from steersman.kubelet.agent.runtime_adapter import RuntimeAdapter
 from steersman.kubelet.hollow import parse_labels, parse_taints
+from steersman.kubelet.network import NETWORK_MODES, NetworkError
 from steersman.kubelet.runtime.interface import ContainerRuntimeError
 from steersman.kubelet.runtime.registry import new_runtime
 from steersman.proxy import PROXY_MODES, ServiceProxy, new_backend
@@ -54,6 +55,10 @@ from steersman.server.controlplane import default_data_dir
 
 console = Console(stderr=True)
 RUNTIMES = ("process", "crun", "runc")
+NETWORK_HELP = ("Pod networking: host (pods share this machine's network namespace, each with "
+                "a loopback IP) or bridge (root only: a network namespace per pod on a node "
+                "bridge through the CNI plugins, pod IPs in 10.42.0.0/16; opt-in until "
+                "proven, see docs/networking.md).")
 
 
 def _serving_options(func: Callable[..., None]) -> Callable[..., None]:
@@ -111,7 +116,10 @@ def _join_options(func: Callable[..., None]) -> Callable[..., None]:
 @click.option("--labels", default="", help="Extra node labels: k=v,k2=v2.")
 @click.option("--taints", default="", help="Node taints: k=v:Effect,k:Effect.")
 @click.option("--pod-cidr", default="", help="The node's pod /24 inside 127.0.0.0/8 "
+                                             "(10.42.0.0/16 with --network bridge) "
                                              "[default: derived from the node name].")
+@click.option("--network", "network_mode", type=click.Choice(NETWORK_MODES), default="host",
+              show_default=True, help=NETWORK_HELP)
 @_serving_options
 @_join_options
 @click.option("--proxy-mode", type=click.Choice(PROXY_MODES), default="userspace",
@@ -121,7 +129,7 @@ def agent(kubeconfig: Path | None, node_name: str, runtime_name: str, data_dir: 
           cpu: str, memory: str, pods: int, labels: str, taints: str, pod_cidr: str,
           port: int, tls_cert_file: Path | None, tls_private_key_file: Path | None,
           client_ca_file: Path | None, server: str, token: str,
-          token_file: Path | None, proxy_mode: str) -> None:
+          token_file: Path | None, proxy_mode: str, network_mode: str) -> None:
     """Run this machine as node NODE-NAME of a cluster."""
     try:
         config = AgentConfig(node_name=node_name,
@@ -130,7 +138,7 @@ def agent(kubeconfig: Path | None, node_name: str, runtime_name: str, data_dir: 
                              labels=parse_labels(labels), taints=parse_taints(taints),
                              port=port, serving_cert_file=tls_cert_file,
                              serving_key_file=tls_private_key_file,
-                             client_ca_file=client_ca_file)
+                             client_ca_file=client_ca_file, network_mode=network_mode)
     except ValueError as err:
         raise click.BadParameter(str(err)) from err
     try:
@@ -205,6 +213,8 @@ async def _serve(config: AgentConfig, client_config: ClientConfig, runtime_name:
         node = NodeAgent(client, runtime, config, clock=clock, service=runtime.service)
         try:
             await node.start()
+        except NetworkError as err:
+            raise click.ClickException(f"cannot set up pod networking: {err}") from err
         except OSError as err:
             raise click.ClickException(
                 f"cannot serve logs, exec and port-forward on {config.node_ip}:{config.port}: "

@@ -16,7 +16,7 @@ import click
 from rich.console import Console
 
 from steersman import __version__
-from steersman.cli.agent import agent
+from steersman.cli.agent import NETWORK_HELP, agent
 from steersman.cli.hollow import hollow_nodes
 from steersman.cli.image import image
 from steersman.cli.signals import wait_for_stop_signal
@@ -29,6 +29,7 @@ from steersman.ingress import (
     ListenError,
     default_address,
 )
+from steersman.kubelet.network import NETWORK_MODES, NetworkError
 from steersman.server.controlplane import ControlPlane, ServerConfig, default_data_dir
 from steersman.server.kubeconfigs import MergeError, merge_admin_context
 from steersman.server.localnodes import LocalNodes
@@ -159,20 +160,24 @@ def server(**kwargs: object) -> None:
               help="Node agents to run on this machine.")
 @click.option("--runtime", type=click.Choice(("process", "crun", "runc")), default="process",
               show_default=True, help="Container runtime of the nodes (crun/runc need root).")
+@click.option("--network", "network_mode", type=click.Choice(NETWORK_MODES), default="host",
+              show_default=True, help=NETWORK_HELP)
 @click.option("--merge-kubeconfig", "merge_kubeconfig", is_flag=False, flag_value=str(
               Path("~/.kube/config")), default=None, metavar="[PATH]",
               help="Also merge the steersman-NAME context into PATH [default: ~/.kube/config] "
                    "and make it the current context.")
-def up(nodes: int, runtime: str, merge_kubeconfig: str | None, **kwargs: object) -> None:
+def up(nodes: int, runtime: str, network_mode: str, merge_kubeconfig: str | None,
+       **kwargs: object) -> None:
     """Start a local cluster in one process and print how to use it."""
     config = _config(**kwargs)  # type: ignore[arg-type]
     merge_into = Path(merge_kubeconfig).expanduser() if merge_kubeconfig else None
     asyncio.run(_run(config, announce_export=True, nodes=nodes, runtime=runtime,
-                     merge_into=merge_into))
+                     merge_into=merge_into, network_mode=network_mode))
 
 
 async def _run(config: ServerConfig, *, announce_export: bool, nodes: int = 0,
-               runtime: str = "process", merge_into: Path | None = None) -> None:
+               runtime: str = "process", merge_into: Path | None = None,
+               network_mode: str = "host") -> None:
     gc.set_threshold(*_GC_THRESHOLDS)
     plane = ControlPlane(config)
     with console.status("starting the control plane…"):
@@ -197,10 +202,15 @@ async def _run(config: ServerConfig, *, announce_export: bool, nodes: int = 0,
     if merge_into is not None:
         _merge_kubeconfig(config, merge_into)
     local = LocalNodes(config.kubeconfig_path, config.data_dir, cluster=config.cluster_name,
-                       count=nodes, runtime=runtime)
+                       count=nodes, runtime=runtime, network_mode=network_mode)
     if nodes:
         with console.status(f"starting {nodes} node(s) with the {runtime} runtime…"):
-            await local.start()
+            try:
+                await local.start()
+            except NetworkError as exc:
+                await local.stop()
+                await plane.stop()
+                raise click.ClickException(f"cannot set up pod networking: {exc}") from exc
         console.print(f"  nodes: {', '.join(local.names)} (runtime {runtime})")
     if announce_export:
         click.echo(f"export KUBECONFIG={config.kubeconfig_path}", err=False)

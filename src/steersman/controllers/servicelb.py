@@ -41,6 +41,9 @@ def parse_pool(cidr: str) -> ipaddress.IPv4Network:
                          f"{err}") from err
     if network.num_addresses > 1 << 16:
         raise ValueError(f"{cidr} is larger than a /16; pick a smaller range")
+    if network.is_multicast or network.overlaps(ipaddress.IPv4Network("0.0.0.0/8")):
+        raise ValueError(f"{cidr} holds no unicast addresses a Service could be reached at; "
+                         f"use a range such as 127.44.0.0/24")
     return network
 
 
@@ -114,6 +117,7 @@ class ServiceLBController(QueueController):
     """Assigns and releases load-balancer addresses from one pool."""
 
     name = "servicelb"
+    workers = 1  # the pool is shared state: one reconcile at a time hands out addresses
 
     def __init__(self, client: Client, *, pool: str = DEFAULT_LB_POOL,
                  clock: Clock | None = None) -> None:

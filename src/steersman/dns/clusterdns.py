@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import logging
 import time
@@ -107,11 +108,7 @@ class ClusterDNS:
         try:
             await self.server.start(host, port)
         except OSError as err:
-            raise DNSListenError(
-                f"cluster DNS is off: cannot listen on {host}:{port} "
-                f"({err.strerror or err}); run as root (port 53 is privileged, and another "
-                f"cluster on this machine may hold it), or pick --dns-address/--dns-port, "
-                f"or turn it off with --no-dns") from err
+            raise DNSListenError(_listen_advice(host, port, err)) from err
         self._task = asyncio.create_task(self.sync.run(), name="cluster-dns-informers")
         log.info("cluster DNS serving %s on %s:%d (UDP, TCP)", self.config.domain,
                  *self.server.address)
@@ -142,3 +139,15 @@ class ClusterDNS:
                 await self._task
             self._task = None
         await self.server.stop()
+
+
+def _listen_advice(host: str, port: int, err: OSError) -> str:
+    if err.errno == errno.EACCES:
+        why = f"port {port} is privileged: run as root, or pick a port above 1023 with --dns-port"
+    elif err.errno == errno.EADDRINUSE:
+        why = ("something else holds it (another cluster on this machine?): pick another "
+               "--dns-address or --dns-port")
+    else:
+        why = "pick another --dns-address or --dns-port"
+    return (f"cluster DNS is off: cannot listen on {host}:{port} ({err.strerror or err}); "
+            f"{why}, or turn DNS off with --no-dns")

@@ -6,8 +6,10 @@
 * :mod:`.snapshot` — which Ingresses are served and what the proxy serves at one moment;
 * :mod:`.routes` (hosts and paths), :mod:`.upstreams` (EndpointSlices → endpoints,
   round-robin), :mod:`.certificates` (TLS Secrets, SNI, redirects) — pure values;
-* :mod:`.proxy` (the asyncio HTTP/1.1 reverse proxy), :mod:`.http1` (framing),
-  :mod:`.pool` (keep-alive upstream connections).
+* :mod:`.proxy` (the asyncio HTTP/1.1 reverse proxy: listeners, decisions),
+  :mod:`.exchange` and :mod:`.upstream_side` (the client and upstream protocols),
+  :mod:`.http1` (parsing, body framing), :mod:`.pool` (keep-alive upstream connections),
+  :mod:`.deadlines` (timeouts).
 
 It sits beside the kubelet, proxy and DNS packages and reaches the cluster only through
 :mod:`steersman.client`. docs/ingress.md says why the proxy is asyncio and not nginx.

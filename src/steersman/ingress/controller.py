@@ -113,7 +113,10 @@ class IngressController:
             while True:
                 await self._changed.wait()
                 self._changed.clear()
-                await self._sync()
+                try:
+                    await self._sync()
+                except Exception:  # keep serving the last good snapshot
+                    log.exception("ingress: cannot apply the latest change")
         finally:
             for task in tasks:
                 task.cancel()
@@ -143,22 +146,26 @@ class IngressController:
     async def _sync(self) -> None:
         assert self.proxy is not None
         classes = our_classes(self._objects("ingressclasses").values())
-        ingresses = [i for i in self._objects("ingresses").values() if served(i, classes)]
+        every = list(self._objects("ingresses").values())
+        ingresses = [i for i in every if served(i, classes)]
         self.proxy.update(build_snapshot(
             ingresses=ingresses, services=self._objects("services"),
             slices=self._objects("endpointslices").values(),
             secrets=self._objects("secrets"), contexts=self._contexts,
             default_certificate=self.proxy.snapshot.certificates.default))
-        for ingress in ingresses:
-            await self._report_address(ingress)
+        desired = self.load_balancer_status()
+        for ingress in every:
+            # An Ingress that moved to another class loses the address we wrote.
+            if served(ingress, classes):
+                await self._report_address(ingress, desired)
+            elif _load_balancer(ingress) == desired:
+                await self._report_address(ingress, [])
 
     def _objects(self, plural: str) -> Mapping[str, Object]:
         return {key_of(obj): obj for obj in self._informers[plural].indexer.list()}
 
-    async def _report_address(self, ingress: Object) -> None:
-        desired = self.load_balancer_status()
-        current = ((ingress.get("status") or {}).get("loadBalancer") or {}).get("ingress")
-        if current == desired:
+    async def _report_address(self, ingress: Object, desired: list[Object]) -> None:
+        if (_load_balancer(ingress) or []) == desired:
             return
         metadata = ingress["metadata"]
         with contextlib.suppress(StatusError, ServerUnreachable):
@@ -174,3 +181,7 @@ class IngressController:
         ports = [{"port": self.proxy.http_port, "protocol": "TCP"},
                  {"port": self.proxy.https_port, "protocol": "TCP"}]
         return [{"ip": ip, "ports": ports}]
+
+
+def _load_balancer(ingress: Object) -> Any:
+    return ((ingress.get("status") or {}).get("loadBalancer") or {}).get("ingress")

@@ -1,15 +1,13 @@
-"""One client connection and the upstream connection serving its current request.
+"""The client half of an exchange: one client connection and the request it is on.
 
-Callback-driven asyncio protocols, no task per connection (a stream-based version cost
-~2.4 times the CPU per request: docs/ingress.md). :class:`ClientSide` reads request heads one
-at a time (keep-alive, pipelined requests wait their turn), asks the proxy what to do
+Callback-driven asyncio protocols, no task per connection (cheaper per request than the
+first, stream-based version: docs/ingress.md). :class:`ClientSide` reads request heads one
+at a time (keep-alive; pipelined requests wait their turn), asks the proxy what to do
 (:meth:`Core.decide`: a ready response, or an upstream), and hands the request to an
-:class:`UpstreamSide` taken from the pool or newly connected. The upstream side passes the
-response on as it arrives — head, then body bytes as they come, found the end of by a
-:class:`~steersman.ingress.http1.BodyTracker` — and gives the connection back to the pool
-when the exchange was complete and both ends allow reuse. A ``101`` answer to an
-``Upgrade`` turns both into a byte tunnel. Backpressure: when one side's writes back up,
-the other side stops reading.
+:class:`~steersman.ingress.upstream_side.UpstreamSide` taken from the pool or newly
+connected, which passes the response back as it arrives and returns itself through
+:meth:`ClientSide.finished`. A ``101`` answer to an ``Upgrade`` turns both into a byte
+tunnel. Backpressure: when one side's writes back up, the other side stops reading.
 
 Failures: no upstream reachable → 502; the upstream closes before answering → 502 (once
 retried on a fresh connection when a pooled one had gone stale and the request had no
@@ -29,15 +27,12 @@ from steersman.ingress.http1 import (
     BodyTracker,
     Framing,
     Head,
-    encode_head,
     parse_head,
     simple_response,
 )
 from steersman.ingress.pool import ConnectionPool
-from steersman.ingress.upstreams import Endpoint, Upstream
-
-_RESPONSE_DROPPED = frozenset({b"connection", b"keep-alive"})
-_RESPONSE_DROPPED_DECHUNKED = _RESPONSE_DROPPED | {b"transfer-encoding"}
+from steersman.ingress.upstream_side import UpstreamSide
+from steersman.ingress.upstreams import Upstream
 
 
 class Core(Protocol):
@@ -65,7 +60,7 @@ class ClientSide(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
         self.upstream: UpstreamSide | None = None
-        self.request: _Request | None = None
+        self.request: Request | None = None
         self.tunnel = False
         self.closed = False
 
@@ -143,7 +138,7 @@ class ClientSide(asyncio.Protocol):
         if b"100-continue" in head.tokens(b"expect"):
             self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         upgrade = head.get(b"upgrade") if b"upgrade" in head.tokens(b"connection") else None
-        self.request = _Request(head, self.core.upstream_request(head, self, upgrade),
+        self.request = Request(head, self.core.upstream_request(head, self, upgrade),
                                 BodyTracker(framing, length) if has_body else None,
                                 upgrade is not None, keep, decision)
         self._connect(fresh=False)
@@ -252,7 +247,9 @@ class ClientSide(asyncio.Protocol):
             self.transport.close()
 
 
-class _Request:
+class Request:
+    """One request on its way: what to send upstream and how its body is framed."""
+
     __slots__ = ("body", "encoded", "had_body", "head", "keep", "retried", "upgrade",
                  "upstream")
 
@@ -266,182 +263,3 @@ class _Request:
         self.keep = keep
         self.upstream = upstream
         self.retried = False
-
-
-class UpstreamSide(asyncio.Protocol):
-    def __init__(self, core: Core, endpoint: Endpoint) -> None:
-        self.core = core
-        self.endpoint = endpoint
-        self.reused = False
-        self.transport: asyncio.Transport | None = None
-        self.client: ClientSide | None = None
-        self.request: _Request | None = None
-        self.buffer = bytearray()
-        self.body: BodyTracker | None = None
-        self.responded = False
-        self.reusable = False
-        self.keep = False
-        self.tunnel = False
-        self.timed_out = False
-        self.lost = False
-
-    @property
-    def open(self) -> bool:
-        return not self.lost and self.transport is not None and not self.transport.is_closing()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def begin(self, client: ClientSide, request: _Request) -> None:
-        self.client, self.request = client, request
-        self.buffer.clear()
-        self.body, self.responded, self.timed_out = None, False, False
-
-    def write(self, data: bytes) -> None:
-        if self.transport is not None and not self.lost:
-            self.transport.write(data)
-
-    def data_received(self, data: bytes) -> None:
-        client = self.client
-        if client is None:
-            self.close()  # an idle connection has nothing to say
-        elif self.tunnel:
-            client.write(data)
-        elif self.body is not None:
-            self._pass_body(client, data)
-        else:
-            self.buffer += data
-            self._read_head(client)
-
-    def _read_head(self, client: ClientSide) -> None:
-        request = self.request
-        assert request is not None
-        while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self.buffer) > MAX_HEAD:
-                    self.close()
-                return
-            raw = bytes(self.buffer[:end + 4])
-            del self.buffer[:end + 4]
-            try:
-                response = _check_status(parse_head(raw))
-            except BadMessage:
-                self.close()
-                return
-            if response.second == b"101" or not response.second.startswith(b"1"):
-                break  # other 1xx: interim answers (100 Continue was given already)
-        self.core.deadlines.clear(self)
-        self.responded = True
-        if response.second == b"101" and request.upgrade:
-            self._tunnel(client, response)
-        else:
-            self._respond(client, request, response)
-
-    def _tunnel(self, client: ClientSide, response: Head) -> None:
-        self.tunnel = True
-        client.write(encode_head(b"HTTP/1.1 101 " + response.third, response.headers)
-                     + bytes(self.buffer))
-        self.buffer.clear()
-        client.start_tunnel()
-
-    def _respond(self, client: ClientSide, request: _Request, response: Head) -> None:
-        try:
-            framing, length = _response_framing(request.head, response)
-        except BadMessage:
-            self.close()
-            return
-        dechunk = framing is Framing.CHUNKED and request.head.third == b"HTTP/1.0"
-        self.keep = request.keep and framing is not Framing.CLOSE and not dechunk
-        self.reusable = (framing is not Framing.CLOSE and response.first == b"HTTP/1.1"
-                         and b"close" not in response.tokens(b"connection"))
-        dropped = _RESPONSE_DROPPED_DECHUNKED if dechunk else _RESPONSE_DROPPED
-        headers = [(k, v) for k, v in response.headers if k.lower() not in dropped]
-        if not self.keep:
-            headers.append((b"Connection", b"close"))
-        head = encode_head(b"HTTP/1.1 " + response.second + b" " + response.third, headers)
-        self.body = BodyTracker(framing, length, dechunk=dechunk)
-        rest = bytes(self.buffer)
-        self.buffer.clear()
-        used, out = self.body.feed(rest) if rest else (0, b"")
-        client.write(head + out)  # head and first body bytes in one segment
-        self._after_body(client, len(rest) - used)
-
-    def _pass_body(self, client: ClientSide, data: bytes) -> None:
-        assert self.body is not None
-        try:
-            used, out = self.body.feed(data)
-        except BadMessage:
-            self.close()
-            return
-        if out:
-            client.write(out)
-        self._after_body(client, len(data) - used)
-
-    def _after_body(self, client: ClientSide, extra: int) -> None:
-        assert self.body is not None
-        if extra:
-            self.reusable = False  # bytes after the response: do not trust this connection
-        if self.body.done:
-            self.client, self.request, self.body = None, None, None
-            client.finished(self, reusable=self.reusable, keep=self.keep)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.lost = True
-        self.core.deadlines.clear(self)
-        client, self.client = self.client, None
-        if client is None:
-            return
-        if self.tunnel or (self.responded and not self._ends_by_close()):
-            client.close()  # a tunnel ended, or the response broke off
-        elif self.responded:
-            client.finished(self, reusable=False, keep=False)
-        else:
-            client.upstream_failed(self, timed_out=self.timed_out)
-
-    def _ends_by_close(self) -> bool:
-        return self.body is not None and self.body.framing is Framing.CLOSE
-
-    def pause_writing(self) -> None:
-        if self.client is not None and self.client.transport is not None:
-            self.client.transport.pause_reading()
-
-    def resume_writing(self) -> None:
-        if self.client is not None and self.client.transport is not None:
-            self.client.transport.resume_reading()
-
-    def pause_reading(self) -> None:
-        if self.transport is not None and not self.lost:
-            self.transport.pause_reading()
-
-    def resume_reading(self) -> None:
-        if self.transport is not None and not self.lost:
-            self.transport.resume_reading()
-
-    def expire(self) -> None:
-        """No response within the read timeout: close; the client gets a 504."""
-        self.timed_out = True
-        self.close()
-
-    def abandon(self) -> None:
-        """The client went away mid-exchange: this connection cannot be reused."""
-        self.client = None
-        self.close()
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-
-def _check_status(response: Head) -> Head:
-    if not response.second.isdigit() or len(response.second) != 3:
-        raise BadMessage("malformed status line from upstream")
-    return response
-
-
-def _response_framing(request: Head, response: Head) -> tuple[Framing, int]:
-    if request.first == b"HEAD" or response.second in (b"204", b"304"):
-        return Framing.NONE, 0
-    framing, length = response.framing()
-    return (Framing.CLOSE, 0) if framing is Framing.NONE else (framing, length)

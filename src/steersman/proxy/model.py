@@ -241,8 +241,19 @@ def affinity_seconds(service: Object) -> int | None:
 
 
 def ingress_ips(service: Object) -> list[str]:
+    """The load-balancer addresses to serve: unicast IPv4 only (``0.0.0.0`` in a status
+    would otherwise open the Service on every interface of the machine)."""
     ingress = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-    return [str(entry["ip"]) for entry in ingress if entry.get("ip") and _is_ipv4(entry["ip"])]
+    return [str(entry["ip"]) for entry in ingress if _is_unicast_ipv4(entry.get("ip"))]
+
+
+def _is_unicast_ipv4(text: object) -> bool:
+    try:
+        address = ipaddress.IPv4Address(str(text))
+    except ValueError:
+        return False
+    return not (address.is_unspecified or address.is_multicast or
+                address == ipaddress.IPv4Address("255.255.255.255"))
 
 
 def _is_ipv4(text: str) -> bool:

@@ -1,4 +1,4 @@
-"""The ``nftables`` backend: DNAT rules in one table of this node's, one atomic ``nft -f`` per sync.
+"""The ``nftables`` backend: DNAT rules in the node's own table, one atomic ``nft -f`` per sync.
 
 For ``bridge`` pod networking (root). Each sync renders the whole table with
 :func:`render_ruleset` and replaces it in a single ``nft -f`` transaction (create, delete,
@@ -7,14 +7,15 @@ resync; :meth:`NftablesBackend.close` deletes the table. Nothing outside the tab
 
 The table (``ip steersman-<node>``) holds:
 
-* ``nat-prerouting`` / ``nat-output`` (dstnat): ``services`` matches ClusterIP:port,
+* ``nat-prerouting`` / ``nat-output`` (priority -100, dstnat): ``services`` matches ClusterIP:port,
   load-balancer IP:port and — for destinations that are local addresses
   (``fib daddr type local``) — nodePort, and jumps to the route's chain;
 * a route chain per Service side: ClientIP affinity first (an address in the endpoint's
   timed ``dynamic`` set goes straight back to it), then ``numgen random mod N`` over a
   verdict map of endpoint chains; each endpoint chain refreshes its affinity set and DNATs;
-* ``filter-prerouting`` / ``filter-output`` (before dstnat): drop load-balancer traffic from
-  outside ``loadBalancerSourceRanges``, reject traffic to a Service without endpoints.
+* ``filter-prerouting`` / ``filter-output`` (priority -110, before DNAT): drop
+  load-balancer traffic from outside ``loadBalancerSourceRanges``, reject traffic to a
+  Service without endpoints.
 
 No masquerading and no routes: the caller's pod network decides how packets travel.
 """
@@ -58,7 +59,8 @@ class NftError(RuntimeError):
 
 @dataclass
 class _Names:
-    """Stable chain names for this sync: one per route, one per endpoint of a route."""
+    """Chain names for this sync: ``svc-<n>`` per route (its endpoints' chains add
+    ``-ep-<i>``); the whole table is replaced each time, so they need not last."""
 
     routes: dict[str, str] = field(default_factory=dict)
 

@@ -52,7 +52,6 @@ class ServiceProxy:
         self._slices = Informer(client, ENDPOINTSLICES, clock=self._clock)
         self._dirty = asyncio.Event()
         self._reported: set[tuple[str, Frontend]] = set()
-        self.synced = asyncio.Event()
         for informer in (self._services, self._slices):
             informer.add_handlers(on_add=self._changed, on_update=self._changed_pair,
                                   on_delete=self._changed)
@@ -92,7 +91,6 @@ class ServiceProxy:
                               self._retry_period)
                 retry_at = self._clock.now() + self._retry_period
                 continue
-            self.synced.set()
             retry_at = self._clock.now() + self._retry_period if failures else None
 
     async def _wait_for_change(self, retry_at: float | None) -> None:

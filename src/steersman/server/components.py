@@ -90,7 +90,7 @@ class Components:
             await dns.start()
         except DNSListenError as err:
             self.dns_error = str(err)
-            log.warning("%s", err)
+            log.info("%s", err)  # the CLI prints it among the start-up lines
             return
         self.dns = dns
 

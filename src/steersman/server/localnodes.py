@@ -13,6 +13,10 @@ address); the bound port is what the Node publishes. Its serving certificate is 
 every start by the cluster CA (``<node dir>/pki``) for that address, and it accepts the
 clients that CA signed: the API server's kubelet-client certificate.
 
+With ``network_mode="bridge"`` (root) each node gets its own pod bridge and /24 of
+10.42.0.0/16 — ``10.42.<n>.0/24`` for consecutive ``n`` from a hash of the cluster name, so
+the nodes of one cluster never share one — and the node's address is its bridge's ``.1``.
+
 Each node also runs its service proxy (``proxy_mode``, userspace by default). The nodes share
 this machine's network namespace, so their userspace proxies share one listener pool: a
 ClusterIP, load-balancer address or ``127.0.0.1:nodePort`` is bound once and its
@@ -25,6 +29,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import zlib
 from pathlib import Path
 
 from steersman.apiserver.pki import (
@@ -46,12 +51,15 @@ STOP_GRACE_CAP = 10.0
 
 class LocalNodes:
     def __init__(self, kubeconfig: Path, data_dir: Path, *, cluster: str, count: int,
-                 runtime: str, proxy_mode: str = "userspace") -> None:
+                 runtime: str, proxy_mode: str = "userspace",
+                 network_mode: str = "host") -> None:
         self._kubeconfig = kubeconfig
         self._data_dir = data_dir
         self._names = [f"{cluster}-node-{index}" for index in range(count)]
         self._runtime = runtime
         self._proxy_mode = proxy_mode
+        self._network_mode = network_mode
+        self._cluster = cluster
         self._listeners = ListenerPool()
         self._clients: list[Client] = []
         self._agents: list[NodeAgent] = []
@@ -72,7 +80,9 @@ class LocalNodes:
 
     async def _agent(self, name: str) -> NodeAgent:
         directory = self._data_dir / "nodes" / name
-        config = self._serving(AgentConfig(node_name=name, data_dir=directory))
+        config = self._serving(AgentConfig(node_name=name, data_dir=directory,
+                                           network_mode=self._network_mode,
+                                           pod_cidr=self._pod_cidr(name)))
         runtime = await RuntimeAdapter.open(
             new_runtime(self._runtime, state_dir=directory / "runtime"))
         clock = SystemClock()
@@ -80,6 +90,13 @@ class LocalNodes:
                         user_agent=f"steersman-agent/{name}")
         self._clients.append(client)
         return NodeAgent(client, runtime, config, clock=clock, service=runtime.service)
+
+    def _pod_cidr(self, name: str) -> str:
+        """In bridge mode, consecutive /24s per cluster; else the agent's default."""
+        if self._network_mode != "bridge":
+            return ""
+        base = zlib.crc32(self._cluster.encode())
+        return f"10.42.{(base + self._names.index(name)) % 256}.0/24"
 
     def _serving(self, config: AgentConfig) -> AgentConfig:
         """``config`` with a fresh serving certificate for its node address, from the CA."""

@@ -64,8 +64,8 @@ def test_pool_hands_out_lowest_free_address_once() -> None:
     assert pool.allocate("b") == "127.44.9.2" and pool.allocate("c") is None
     assert pool.release("a") == "127.44.9.1" and pool.allocate("c") == "127.44.9.1"
     assert parse_pool("127.44.0.0/24").num_addresses == 256
-    for bad in ("nope", "10.0.0.0/8"):
-        with pytest.raises(ValueError, match=r"IPv4 CIDR|smaller range"):
+    for bad in ("nope", "10.0.0.0/8", "0.0.0.0/30", "224.0.0.0/24"):
+        with pytest.raises(ValueError, match=r"IPv4 CIDR|smaller range|no unicast"):
             parse_pool(bad)
 
 

@@ -43,7 +43,8 @@ async def test_kube_dns_is_created_and_a_taken_port_is_a_clear_error() -> None:
         client = ServicesOnly()
         dns = ClusterDNS(client, _config(taken.getsockname()[1]))  # type: ignore[arg-type]
         with pytest.raises(DNSListenError, match=r"cannot listen on 127\.0\.0\.1:\d+ .*"
-                                                 r"--dns-address/--dns-port.*--no-dns"):
+                                                 r"another --dns-address or --dns-port.*"
+                                                 r"--no-dns"):
             await dns.start()
         await dns.stop()
     finally:

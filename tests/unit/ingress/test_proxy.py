@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import socket
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -240,3 +241,30 @@ async def test_http10_client_gets_a_streamed_body_without_chunks(setup: Any) -> 
     head, _, body = response.partition(b"\r\n\r\n")
     assert b"Transfer-Encoding" not in head and b"Connection: close" in head
     assert body == b"first\nsecond\n"
+
+
+async def test_pipelined_requests_with_a_chunked_body_are_answered_in_order(setup: Any) -> None:
+    proxy, _, _ = setup
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.http_port)
+    writer.write(b"POST /echo HTTP/1.1\r\nHost: plain.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+                 b"GET /second HTTP/1.1\r\nHost: plain.test\r\nConnection: close\r\n\r\n")
+    response = await reader.read()
+    writer.close()
+    first, _, rest = response.partition(b"\r\n\r\n")
+    assert first.startswith(b"HTTP/1.1 200") and rest.startswith(b"abcde")
+    second = json.loads(rest[5:].partition(b"\r\n\r\n")[2])
+    assert second["path"] == "/second"
+
+
+async def test_unreachable_endpoints_get_502(setup: Any) -> None:
+    proxy, _, _ = setup
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]  # nothing listens here once the probe closes
+    broken = objects([closed_port], {})
+    proxy.update(build_snapshot(**broken, contexts=ContextCache(),
+                                default_certificate=proxy.snapshot.certificates.default))
+    async with aiohttp.ClientSession() as session, session.get(
+            f"http://127.0.0.1:{proxy.http_port}/", headers={"Host": "plain.test"}) as r:
+        assert r.status == 502

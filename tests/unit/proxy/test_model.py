@@ -37,7 +37,9 @@ def test_node_port_and_load_balancer_frontends() -> None:
     svc = service("web", type="LoadBalancer",
                   ports=[{"name": "http", "port": 80, "nodePort": 30080, "protocol": "TCP"}],
                   loadBalancerSourceRanges=["127.0.0.0/24"],
-                  status={"loadBalancer": {"ingress": [{"ip": "127.44.0.7"}]}})
+                  status={"loadBalancer": {"ingress": [
+                      {"ip": "127.44.0.7"}, {"ip": "0.0.0.0"}, {"ip": "224.0.0.1"},
+                      {"hostname": "lb.example.com"}]}})
     table = build_table([svc], [endpoint_slice("web", endpoint("127.42.1.2"))], **NODE)
     assert set(table.routes) == {
         Frontend("TCP", "127.43.0.5", 80), Frontend("TCP", "127.42.1.1", 30080),

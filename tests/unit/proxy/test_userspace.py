@@ -199,3 +199,25 @@ async def test_udp_sessions_are_relayed_both_ways(ip: Callable[[int], str]) -> N
     await backend.close()
     for transport, _ in servers:
         transport.close()
+
+
+async def test_half_close_is_passed_on(ip: Callable[[int], str]) -> None:
+    """A client that ends its side still gets the whole answer (HTTP/1.0-style upload)."""
+
+    async def count_until_eof(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received = await reader.read()  # until the client's EOF arrives through the proxy
+        writer.write(f"got {len(received)} bytes".encode())
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(count_until_eof, ip(10), 0)
+    backend = UserspaceBackend()
+    frontend = Frontend("TCP", ip(1), 8000)
+    await backend.sync(ProxyTable({frontend: route(Endpoint(ip(10), port_of(server)))}))
+    reader, writer = await asyncio.open_connection(frontend.ip, frontend.port)
+    writer.write(b"x" * 1_000_000)
+    writer.write_eof()
+    assert await reader.read() == b"got 1000000 bytes"
+    writer.close()
+    await backend.close()
+    server.close()

@@ -66,7 +66,9 @@ class NodeAgent:
                                    on_delete=self._gone)
 
     async def start(self) -> None:
-        """Bind the streaming server, then register the Node with its port."""
+        """Prepare pod networking (in bridge mode the node's address is its bridge's), bind
+        the streaming server, then register the Node with its port."""
+        await self.ctx.network.ensure()
         if self.serving is not None:
             self.heartbeat.kubelet_port = await self.serving.start()
         try:
@@ -76,9 +78,11 @@ class NodeAgent:
             raise
 
     async def close(self) -> None:
-        """Stop serving streams (the containers keep running)."""
+        """Stop serving streams (the containers keep running); the node's pod network goes
+        only if no pod holds an address on it any more."""
         if self.serving is not None:
             await self.serving.stop()
+        await self.ctx.network.close()
 
     async def register(self) -> None:
         """Register the Node, retrying with capped back-off while the server is away."""

@@ -5,6 +5,9 @@ Capacity defaults to the machine's (CPUs, ``MemTotal``, the data dir's disk) and
 /24 of 127.42.0.0/16 (``--pod-cidr``; by default one derived from the node name in the
 upper half, 127.42.128.0 to 127.42.255.0, so it does not meet the hollow nodes' blocks,
 which count up from 127.42.0.0): the node's address is its ``.1``, pods get ``.2`` to ``.254``.
+In ``bridge`` network mode (``network_mode``, :mod:`steersman.kubelet.network`) the /24 is
+inside 10.42.0.0/16 instead (by default ``10.42.<hash of the name>.0/24``) and the node's
+address, its ``.1``, is the gateway address of the node's pod bridge.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from pathlib import Path
 from types import MappingProxyType
 
 from steersman.api.quantity import canonical_quantity
+from steersman.kubelet.network import NETWORK_MODES
 
 _LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
+_BRIDGED = ipaddress.IPv4Network("10.42.0.0/16")
 MAX_PODS = 253
 
 
@@ -50,12 +55,17 @@ class AgentConfig:
     serving_cert_file: Path | None = None
     serving_key_file: Path | None = None
     client_ca_file: Path | None = None
+    network_mode: str = "host"  # or "bridge": see steersman.kubelet.network
 
     def __post_init__(self) -> None:
         if not 1 <= self.pods <= MAX_PODS:
             raise ValueError(f"--pods must be between 1 and {MAX_PODS}, got {self.pods}")
         _check_serving(self)
-        object.__setattr__(self, "pod_cidr", str(pod_network(self.pod_cidr, self.node_name)))
+        if self.network_mode not in NETWORK_MODES:
+            raise ValueError(f"--network must be one of {', '.join(NETWORK_MODES)}, "
+                             f"got {self.network_mode!r}")
+        object.__setattr__(self, "pod_cidr", str(pod_network(self.pod_cidr, self.node_name,
+                                                             self.network_mode)))
         object.__setattr__(self, "cpu", canonical_quantity(self.cpu or str(os.cpu_count() or 1)))
         object.__setattr__(self, "memory", canonical_quantity(self.memory or machine_memory()))
 
@@ -90,8 +100,11 @@ def _check_serving(config: AgentConfig) -> None:
             raise ValueError(f"{flag}: {path} is not a readable file")
 
 
-def pod_network(text: str, node_name: str) -> ipaddress.IPv4Network:
-    """The node's pod /24: ``text`` if given (inside 127/8), else one from the name."""
+def pod_network(text: str, node_name: str, mode: str = "host") -> ipaddress.IPv4Network:
+    """The node's pod /24: ``text`` if given (inside 127/8, or 10.42/16 in bridge mode),
+    else one from the name."""
+    if mode == "bridge":
+        return _bridged_network(text, node_name)
     if not text:
         return ipaddress.IPv4Network(f"127.42.{128 + zlib.crc32(node_name.encode()) % 128}.0/24")
     try:
@@ -100,6 +113,18 @@ def pod_network(text: str, node_name: str) -> ipaddress.IPv4Network:
         raise ValueError(f"--pod-cidr: {text!r} is not a network: {err}") from err
     if network.prefixlen != 24 or not network.subnet_of(_LOOPBACK):
         raise ValueError(f"--pod-cidr must be a /24 inside 127.0.0.0/8, got {text}")
+    return network
+
+
+def _bridged_network(text: str, node_name: str) -> ipaddress.IPv4Network:
+    if not text:
+        return ipaddress.IPv4Network(f"10.42.{zlib.crc32(node_name.encode()) % 256}.0/24")
+    try:
+        network = ipaddress.IPv4Network(text)
+    except ValueError as err:
+        raise ValueError(f"--pod-cidr: {text!r} is not a network: {err}") from err
+    if network.prefixlen != 24 or not network.subnet_of(_BRIDGED):
+        raise ValueError(f"--pod-cidr must be a /24 inside {_BRIDGED} in bridge mode, got {text}")
     return network
 
 

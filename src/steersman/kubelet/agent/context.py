@@ -3,8 +3,9 @@
 The client, the runtime and the clock are the injected I/O (STYLE rule 9); the rest are
 the agent's per-node managers. ``images`` exists only when the runtime runs images (it
 has an ``image_store``: crun, runc); with the process runtime it is ``None`` and no image
-is pulled. Built by :class:`~.agent.NodeAgent`; tests build one around the fake runtime
-and a fake clock.
+is pulled. ``network`` is the node's pod networking (``config.network_mode``, see
+:mod:`steersman.kubelet.network`); ``addresses`` is its book of pod IPs. Built by
+:class:`~.agent.NodeAgent`; tests build one around the fake runtime and a fake clock.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from steersman.kubelet.agent.relist import RuntimeSnapshots, TrackingRuntime
 from steersman.kubelet.agent.sources import CachedReads, TokenRequests
 from steersman.kubelet.agent.status_manager import StatusManager
 from steersman.kubelet.agent.volumes import VolumeManager
+from steersman.kubelet.network import PodNetwork, new_pod_network
 
 
 @dataclass
@@ -36,6 +38,7 @@ class AgentContext:
     tokens: TokenRequests
     backoff: RestartBackoff
     addresses: PodAddressPool
+    network: PodNetwork
     events: PodEventRecorder
     snapshots: RuntimeSnapshots
     reads: CachedReads
@@ -53,9 +56,12 @@ class AgentContext:
         images = None
         if runtime.image_store is not None:
             images = PodImages(client, runtime, runtime.image_store, events=events, clock=clock)
+        network = new_pod_network(config.network_mode, subnet=config.network,
+                                  state_dir=config.data_dir / "network")
         return cls(client=client, runtime=runtime, clock=clock, config=config,
                    statuses=StatusManager(client, clock=clock),
                    volumes=VolumeManager(config.data_dir / "pods", tokens), tokens=tokens,
-                   backoff=RestartBackoff(clock=clock), addresses=PodAddressPool(config.network),
+                   backoff=RestartBackoff(clock=clock), addresses=network.addresses,
+                   network=network,
                    events=events, snapshots=snapshots,
                    reads=CachedReads(client, clock=clock), images=images)

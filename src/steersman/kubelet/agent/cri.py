@@ -60,6 +60,7 @@ class SandboxConfig:
     log_directory: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
+    netns_path: str | None = None  # the pod's network namespace; None: the node's
 
 
 @dataclass(frozen=True)

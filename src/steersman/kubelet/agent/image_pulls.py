@@ -12,7 +12,8 @@ all of this). For one container it:
 * asks the :class:`~steersman.kubelet.images.ImageManager` to apply ``imagePullPolicy``
   (defaulted by the ``:latest`` rule) and the pull back-off, and records its events
   (Pulling, Pulled, Failed, BackOff, ErrImageNeverPull, InspectFailed);
-* returns the image's ``repo@sha256:…`` (containerStatuses ``imageID``), or raises
+* returns the image's ``repo@sha256:…`` (containerStatuses ``imageID``) and its config's
+  ``User`` (for ``runAsNonRoot``, :mod:`.nonroot`), or raises
   :class:`~.downward.ContainerConfigError` with the waiting reason — ``ErrImagePull``,
   ``ImagePullBackOff``, ``ErrImageNeverPull``, ``InvalidImageName`` — and its message;
 * after a pull, runs image garbage collection (:mod:`steersman.kubelet.images.gc`),
@@ -24,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from steersman.api.errors import StatusError
@@ -48,6 +50,14 @@ from steersman.kubelet.images.gc import GCPolicy, collect_images
 
 log = logging.getLogger(__name__)
 Object = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PulledImage:
+    """An image ready for a container: ``repo@sha256:…`` and its config's ``User``."""
+
+    ref: str
+    user: str = ""
 
 
 class SessionPuller:
@@ -81,25 +91,26 @@ class PodImages:
         self.manager = ImageManager(store=store, puller=puller or SessionPuller(store),
                                     clock=clock)
 
-    async def ensure(self, pod: Object, container: Object) -> str:
-        """The container's image as ``repo@sha256:…``; raises ContainerConfigError."""
+    async def ensure(self, pod: Object, container: Object) -> PulledImage:
+        """The container's image on this node; raises ContainerConfigError."""
         image, name = str(container.get("image") or ""), str(container.get("name") or "")
         try:
             policy = pull_policy(image, container.get("imagePullPolicy"))
         except ValueError as err:
             raise ContainerConfigError(str(err)) from err
+        key = f"{pod['metadata']['uid']}/{image}"
         credentials: list[Credential] = []
-        if await self._may_pull(image, policy):
+        if not self.manager.backoff.in_backoff(key) and await self._may_pull(image, policy):
             credentials = await self._credentials(pod, name)
-        ensured = await self.manager.ensure(
-            image, pull_policy=policy, credentials=credentials,
-            backoff_key=f"{pod['metadata']['uid']}/{image}")
+        ensured = await self.manager.ensure(image, pull_policy=policy, credentials=credentials,
+                                            backoff_key=key)
         await self._record(pod, name, ensured)
         if ensured.record is None:
             raise ContainerConfigError(ensured.message, reason=ensured.reason)
         if any(event.reason == "Pulling" for event in ensured.events):
             await self._collect_garbage()
-        return ensured.record.image_id
+        config = await asyncio.to_thread(self.store.config, ensured.record)
+        return PulledImage(ref=ensured.record.image_id, user=config.user)
 
     def forget(self, uid: str) -> None:
         self.manager.backoff.forget_prefix(f"{uid}/")

@@ -1,13 +1,14 @@
 """The runtime side of one pod: its view, sandbox, pod IP, volumes and container starts.
 
 :class:`PodRuntime` is what a :class:`~.pod_worker.PodWorker` calls to change the runtime:
-create the sandbox (with the pod IP from the node's pool recorded as a sandbox annotation,
-so an agent that restarts gives the pod the same address), refresh the volumes (at most
-every ``volume_resync_interval``), start an instance of a container with the next restart
-count (its image ensured first when the runtime runs images: :mod:`.image_pulls`;
-recording the restart in the back-off), and remove everything at the end. It keeps
-only the two newest instances of each container (the running one and the one ``lastState``
-shows).
+create the sandbox (with the pod IP and network namespace from the node's
+:mod:`~steersman.kubelet.network`, the IP recorded as a sandbox annotation, so an agent that
+restarts gives the pod the same address; the pod's network goes after its sandbox),
+refresh the volumes (at most every ``volume_resync_interval``), start an instance of a
+container with the next restart count (its image ensured first when the runtime runs
+images: :mod:`.image_pulls`; recording the restart in the back-off), and remove everything
+at the end. It keeps only the two newest instances of each container (the running one and
+the one ``lastState`` shows).
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ from steersman.kubelet.agent.cri import (
 )
 from steersman.kubelet.agent.downward import ContainerConfigError, PodAddresses
 from steersman.kubelet.agent.handlers import Target
+from steersman.kubelet.agent.nonroot import verify_run_as_non_root
 from steersman.kubelet.agent.relist import last_change
 from steersman.kubelet.agent.sources import fetch_env_inputs
 from steersman.kubelet.agent.status import container_id
 from steersman.kubelet.agent.view import PodView
+from steersman.kubelet.network import Attachment, NetworkError, PodRef
 from steersman.kubelet.runtime.crilog import remove_log
 
 Object = dict[str, Any]
@@ -55,15 +58,14 @@ class PodRuntime:
         for stale in [view.sandbox, *view.stale_sandboxes]:
             if stale is not None:
                 await self._ctx.runtime.remove_pod_sandbox(stale.id)
-        self.pod_ip = self.pod_ip or self._ctx.addresses.allocate(self._uid) or ""
-        if not self.pod_ip:
-            raise ContainerConfigError("no pod IP left on this node", reason="PodIPExhausted")
         metadata = pod["metadata"]
+        attachment = await self._attach(pod)
+        self.pod_ip = attachment.pod_ip
         config = SandboxConfig(
             name=str(metadata["name"]), namespace=str(metadata["namespace"]), uid=self._uid,
             hostname=str((pod.get("spec") or {}).get("hostname") or metadata["name"]),
             pod_ip=self.pod_ip, log_directory=str(self._log_dir()), labels=pod_labels(pod),
-            annotations={POD_IP_ANNOTATION: self.pod_ip})
+            annotations={POD_IP_ANNOTATION: self.pod_ip}, netns_path=attachment.netns_path)
         await self._ctx.runtime.run_pod_sandbox(config)
         self._volumes_at = float("-inf")
         return await self.view()
@@ -85,7 +87,9 @@ class PodRuntime:
         restart_count = 0 if latest is None else latest.restart_count + 1
         image_ref = ""
         if self._ctx.images is not None:
-            image_ref = await self._ctx.images.ensure(pod, spec)
+            image = await self._ctx.images.ensure(pod, spec)
+            verify_run_as_non_root(pod, spec, image.user)
+            image_ref = image.ref
         inputs = await fetch_env_inputs(self._ctx.reads, pod, self.addresses(),
                                         self._ctx.allocatable)
         config = container_config(pod, spec, restart_count=restart_count, inputs=inputs,
@@ -110,7 +114,7 @@ class PodRuntime:
                 await self._ctx.runtime.remove_pod_sandbox(sandbox.id)
         self._ctx.volumes.teardown(self._uid)
         shutil.rmtree(self._log_dir(), ignore_errors=True)  # the pod's container logs
-        self._ctx.addresses.release(self._uid)
+        await self._ctx.network.teardown(self._uid)  # after the sandbox: nothing uses it now
         self._ctx.backoff.forget_prefix(f"{self._uid}/")
         self._ctx.tokens.forget(self._uid)
         self._ctx.events.forget(self._uid)
@@ -141,8 +145,15 @@ class PodRuntime:
                 remove_log(self._log_dir() / name / f"{old.restart_count}.log")
 
     def _claim(self, ip: str) -> None:
-        if ip and self._ctx.addresses.claim(self._uid, ip):
+        if ip and self._ctx.network.adopt(self._uid, ip) is not None:
             self.pod_ip = ip
+
+    async def _attach(self, pod: Object) -> Attachment:
+        """The pod's IP (and network namespace) from the node's pod network."""
+        try:
+            return await self._ctx.network.setup(PodRef.of(pod))
+        except NetworkError as err:
+            raise ContainerConfigError(str(err), reason=err.reason) from err
 
     def _log_dir(self) -> Path:
         return self._ctx.config.data_dir / "logs" / self._uid

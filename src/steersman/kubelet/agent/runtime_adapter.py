@@ -53,7 +53,7 @@ class RuntimeAdapter:
         return await self.service.run_sandbox(rt.PodSandboxConfig(
             name=config.name, namespace=config.namespace, uid=config.uid,
             attempt=config.attempt, hostname=config.hostname, labels=dict(config.labels),
-            annotations=dict(config.annotations)))
+            annotations=dict(config.annotations), netns_path=config.netns_path))
 
     async def stop_pod_sandbox(self, sandbox_id: str) -> None:
         try:
@@ -85,7 +85,8 @@ class RuntimeAdapter:
             # expects the container's log directory to exist.
             Path(config.log_path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            return await self.service.create_container(sandbox_id, _config(config, attempt))
+            return await self.service.create_container(
+                sandbox_id, runtime_config(config, attempt=attempt))
         except (rt.CreateError, rt.StartError, rt.Unsupported) as err:
             raise ContainerConfigError(str(err).strip(), reason="CreateContainerError") from err
 
@@ -122,7 +123,8 @@ class RuntimeAdapter:
         return cri.ExecResult(result.exit_code, result.stdout, result.stderr)
 
 
-def _config(config: cri.ContainerConfig, attempt: int) -> rt.ContainerConfig:
+def runtime_config(config: cri.ContainerConfig, *, attempt: int) -> rt.ContainerConfig:
+    """The runtime service's config of one instance (restart count ``attempt``)."""
     return rt.ContainerConfig(
         name=config.name, image=rt.ImageSpec(image=config.image, image_ref=config.image_ref),
         command=tuple(config.command), args=tuple(config.args), env=dict(config.env),

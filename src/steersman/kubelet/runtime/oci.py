@@ -119,7 +119,7 @@ class OciRuntime(StateBackedRuntime):
         hostname_file = directory / "hostname"
         hostname_file.write_text(hostname(sandbox.config) + "\n")
         try:
-            config = await self._with_image(record)
+            config = self._with_image(record)
             spec = build_spec(
                 config=config, sandbox=sandbox.config,
                 cgroups_path=self.cgroups_path(record), hostname_file=str(hostname_file),
@@ -130,13 +130,18 @@ class OciRuntime(StateBackedRuntime):
             self._release_image(record)
             raise
 
-    async def _with_image(self, record: ContainerRecord) -> ContainerConfig:
-        """The config with the image's rootfs and config applied (recorded for status)."""
+    def _with_image(self, record: ContainerRecord) -> ContainerConfig:
+        """The config with the image's rootfs and config applied (recorded for status).
+
+        Deliberately not in a thread: a cancelled ``to_thread`` would let the mount happen
+        after the caller's clean-up, leaking it. The layers were unpacked at pull time, so
+        this is one overlay mount and two small file writes.
+        """
         config = record.config
         if config.image.rootfs or self.image_store is None:
             return config
         directory = self.state.container_dir(record.id)
-        image = await asyncio.to_thread(resolve_image, self.image_store, config.image, directory)
+        image = resolve_image(self.image_store, config.image, directory)
         user = config.user or image_user(image.user, Path(image.rootfs))
         config = replace(config, image=image, user=user)
         self.state.save_container(replace(record, config=config))

@@ -5,7 +5,9 @@
 (so the agent can exit or restart at any time), and then:
 
 1. starts the workload as a new process group (its PID is the group ID), with the spec's
-   argv, environment, working directory and user, stdin from /dev/null;
+   argv, environment, working directory and user, stdin from /dev/null — inside the
+   network namespace ``netns_path`` when the spec names one (the supervisor joins it
+   first, so the workload and everything it forks are born there);
 2. records ``started.json`` and its own PID in ``supervisor.pid``, and reports ``ok PID``
    — or ``error MESSAGE`` plus an ``exit.json`` with reason ``StartError`` and exit code
    128 — on its stdout, which the launcher reads, then closes;
@@ -60,6 +62,7 @@ class LaunchSpec:
     # the workload is the PID written there, adopted as a child (we are its subreaper),
     # and the caller starts it and records its start.
     pid_file: str = ""
+    netns_path: str = ""  # the pod's network namespace (bridge networking); "": the host's
 
 
 def main(argv: list[str]) -> int:
@@ -86,6 +89,8 @@ def _supervise(container_dir: Path, spec: LaunchSpec) -> int:
     if spec.pid_file:
         _become_subreaper()
     try:
+        if spec.netns_path:
+            _enter_netns(spec.netns_path)
         proc, pipes = _spawn(spec)
     except OSError as error:
         message = f"{spec.argv[0]}: {error.strerror or error}"
@@ -130,6 +135,23 @@ def _become_subreaper() -> None:
     pr_set_child_subreaper = 36
     if ctypes.CDLL(None, use_errno=True).prctl(pr_set_child_subreaper, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def _enter_netns(path: str) -> None:
+    """Join the network namespace pinned at ``path`` (``os.setns`` is Python 3.12+)."""
+    import ctypes  # only here: only pods with their own network namespace need it
+
+    clone_newnet = 0x40000000
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as err:
+        raise OSError(err.errno, f"cannot join network namespace {path}: {err.strerror}") from err
+    try:
+        if ctypes.CDLL(None, use_errno=True).setns(fd, clone_newnet) != 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"cannot join network namespace {path}: {os.strerror(errno)}")
+    finally:
+        os.close(fd)
 
 
 def _reap_until(pid: int) -> int:

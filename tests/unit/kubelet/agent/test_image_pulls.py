@@ -43,17 +43,20 @@ class API(FakeAPI):
 
 
 class Puller:
-    def __init__(self) -> None:
+    """Answers with a record whose config (``User: www``) is in the store; no layers."""
+
+    def __init__(self, store: ImageStore) -> None:
         self.calls: list[tuple[str, tuple[Credential, ...]]] = []
         self.error: str = ""
+        self._config = store.blobs.put(json.dumps({"config": {"User": "www"}}).encode())
 
     async def pull(self, image: str, *, credentials: Sequence[Credential] = ()) -> ImageRecord:
         self.calls.append((image, tuple(credentials)))
         if self.error:
             raise PullError(image, self.error, unauthorized=True)
         return ImageRecord(name=IMAGE, digest=DIGEST, manifest_digest=DIGEST, media_type="",
-                           config_digest=DIGEST, layers=(Descriptor("", DIGEST, 1),), size=5,
-                           created=0, last_used=0)
+                           config_digest=self._config, layers=(Descriptor("", DIGEST, 1),),
+                           size=5, created=0, last_used=0)
 
 
 def _secret(name: str, user: str) -> Object:
@@ -66,9 +69,10 @@ def _secret(name: str, user: str) -> Object:
 
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[PodImages, API, Puller, FakeClock]:
-    clock, api, puller = FakeClock(), API(), Puller()
+    clock, api, store = FakeClock(), API(), ImageStore(tmp_path)
+    puller = Puller(store)
     events = PodEventRecorder(api, node_name="n1", clock=clock)  # type: ignore[arg-type]
-    images = PodImages(api, FakeRuntime(clock), ImageStore(tmp_path),  # type: ignore[arg-type]
+    images = PodImages(api, FakeRuntime(clock), store,  # type: ignore[arg-type]
                        events=events, clock=clock, puller=puller)
     return images, api, puller, clock
 
@@ -77,8 +81,8 @@ async def test_pulls_with_the_pods_secret_and_records_events(setup: Any) -> None
     images, api, puller, _clock = setup
     api.put("secrets", _secret("regcred", "alice"))
     spec = container("app", image=IMAGE)
-    ref = await images.ensure(pod(spec, imagePullSecrets=[{"name": "regcred"}]), spec)
-    assert ref == f"reg.local:5000/team/app@{DIGEST}"
+    pulled = await images.ensure(pod(spec, imagePullSecrets=[{"name": "regcred"}]), spec)
+    assert (pulled.ref, pulled.user) == (f"reg.local:5000/team/app@{DIGEST}", "www")
     assert [(image, [c.username for c in creds]) for image, creds in puller.calls] == \
         [(IMAGE, ["alice"])]
     reasons = [(e["type"], e["reason"]) for e in api.events()]
