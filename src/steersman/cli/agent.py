@@ -6,12 +6,13 @@ either into a :class:`~steersman.client.ClientConfig`; a joined node keeps its
 credentials, serving certificate included, under its data dir and renews them
 (:mod:`steersman.kubelet.agent.join`). The
 container runtime is chosen by ``--runtime`` and opened in :func:`_open_runtime`, the one
-place where runtimes are wired. The node's HTTPS server for logs, exec, attach and
-port-forward listens on the node's address and ``--port`` with ``--tls-cert-file`` and
-``--tls-private-key-file``, accepting the clients ``--client-ca-file`` signed (the API
-server's kubelet-client certificate); without a certificate it is not started. SIGTERM or
-Ctrl-C stops the agent and leaves every container running: the next agent on this node
-adopts them.
+place where runtimes are wired; ``--network`` picks the pod networking (``host``, or
+``bridge`` with root: :mod:`steersman.kubelet.network`). The node's HTTPS server for
+logs, exec, attach and port-forward listens on the node's address and ``--port`` with
+``--tls-cert-file`` and ``--tls-private-key-file``, accepting the clients
+``--client-ca-file`` signed (the API server's kubelet-client certificate); without a
+certificate it is not started. SIGTERM or Ctrl-C stops the agent and leaves every
+container running: the next agent on this node adopts them.
 """
 
 from __future__ import annotations

@@ -51,9 +51,13 @@ class BridgeNetwork:
     async def ensure(self) -> None:
         if os.geteuid() != 0:
             raise NetworkError("bridge networking needs root (use --network host)")
-        await links.ensure_blackholes()  # before anything could route a pod address
-        await links.ensure_bridge(self.spec.bridge, self.spec.subnet)
-        await links.ensure_blackholes()  # a peer that stopped meanwhile may have taken them
+        try:
+            await links.ensure_blackholes()  # before anything could route a pod address
+            await links.ensure_bridge(self.spec.bridge, self.spec.subnet)
+            await links.ensure_blackholes()  # a peer that stopped meanwhile took them
+        except BaseException:
+            await self.close()  # what this half-made node created, unless pods use it
+            raise
 
     async def setup(self, pod: PodRef) -> Attachment:
         if pod.host_network:
@@ -69,17 +73,21 @@ class BridgeNetwork:
         await self.teardown(pod.uid)  # a half-made namespace from an interrupted attempt
         await links.add_netns(_netns_name(pod.uid))
         try:
-            await self._plugin("ADD", cni.loopback_config(), pod.uid, "lo")
-            ip = cni.pod_ip(await self._plugin("ADD", cni.bridge_config(self.spec), pod.uid,
-                                               POD_IFNAME))
+            ip = await self._add(pod)
         except BaseException:
             await self.teardown(pod.uid)
             raise
+        return Attachment(ip, str(path))
+
+    async def _add(self, pod: PodRef) -> str:
+        """CNI ADD of loopback and bridge in the pod's namespace; the address it got."""
+        await self._plugin("ADD", cni.loopback_config(), pod.uid, "lo")
+        result = await self._plugin("ADD", cni.bridge_config(self.spec), pod.uid, POD_IFNAME)
+        ip = cni.pod_ip(result)
         if not self.addresses.claim(pod.uid, ip):
-            await self.teardown(pod.uid)
             raise NetworkError(f"IPAM gave pod {pod.namespace}/{pod.name} {ip}, outside "
                                f"{self.spec.subnet} or already held by another pod")
-        return Attachment(ip, str(path))
+        return ip
 
     def adopt(self, uid: str, pod_ip: str) -> Attachment | None:
         if pod_ip == self.spec.gateway:
@@ -121,7 +129,8 @@ class BridgeNetwork:
                 command, config, container_id=uid, ifname=ifname, cni_path=self._cni_path,
                 netns=str(links.netns_path(_netns_name(uid))) if netns is None else netns)
         finally:
-            links.restore_ip_forward(before)
+            if links.restore_ip_forward(before) and links.link_exists(self.spec.bridge):
+                links.enable_forwarding(self.spec.bridge)
 
 
 def _netns_name(uid: str) -> str:

@@ -130,10 +130,15 @@ def read_ip_forward() -> str:
     return IP_FORWARD.read_text().strip()
 
 
-def restore_ip_forward(value: str) -> None:
-    """Put ``net.ipv4.ip_forward`` back to ``value`` if something changed it."""
-    if read_ip_forward() != value:
-        IP_FORWARD.write_text(value)
+def restore_ip_forward(value: str) -> bool:
+    """Put ``net.ipv4.ip_forward`` back to ``value`` if something changed it; whether it did.
+
+    Writing it sets every interface's ``forwarding`` too: a node bridge needs its own again.
+    """
+    if read_ip_forward() == value:
+        return False
+    IP_FORWARD.write_text(value)
+    return True
 
 
 async def _ignore_gone(command: Any) -> None:

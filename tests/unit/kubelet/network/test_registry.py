@@ -49,3 +49,20 @@ def test_bridge_mode_needs_a_cluster_range_and_a_short_name(tmp_path: Path) -> N
 def test_an_unknown_mode_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown network mode 'overlay'"):
         new_pod_network("overlay", subnet=LOOPBACK, state_dir=tmp_path)
+
+
+def test_a_bridge_node_takes_a_slash_24_of_the_cluster_range(tmp_path: Path) -> None:
+    from steersman.kubelet.agent.config import AgentConfig
+
+    config = AgentConfig(node_name="n1", data_dir=tmp_path, network_mode="bridge")
+    assert ipaddress.IPv4Network(config.pod_cidr).subnet_of(
+        ipaddress.IPv4Network("10.42.0.0/16"))
+    assert config.node_ip == str(config.network.network_address + 1)
+    given = AgentConfig(node_name="n1", data_dir=tmp_path, network_mode="bridge",
+                        pod_cidr="10.42.77.0/24")
+    assert given.pod_cidr == "10.42.77.0/24" and given.node_ip == "10.42.77.1"
+    with pytest.raises(ValueError, match=r"inside 10\.42\.0\.0/16 in bridge mode"):
+        AgentConfig(node_name="n1", data_dir=tmp_path, network_mode="bridge",
+                    pod_cidr="127.42.1.0/24")
+    with pytest.raises(ValueError, match="--network must be one of host, bridge"):
+        AgentConfig(node_name="n1", data_dir=tmp_path, network_mode="overlay")
