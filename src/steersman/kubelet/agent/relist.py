@@ -8,8 +8,10 @@ event loop at a hundred pods. :class:`RuntimeSnapshots` lists once for all of th
 * :meth:`changed` is called after the agent changes the runtime (a sandbox or container
   created, started, stopped, removed) and returns a *generation*;
 * :meth:`views` returns the pod views of a listing that started after that generation and
-  is younger than ``max_age`` — joining a listing already under way when it qualifies,
-  so concurrent callers share one listing (single flight).
+  is younger than ``max_age`` (1 s, the kubelet's relist period) — joining a listing
+  already under way when it qualifies, so concurrent callers share one listing (single
+  flight); :meth:`view` of a pod right after its worker changed it reads that pod alone,
+  so starting pods costs O(pods) runtime reads, not O(pods²).
 
 A worker therefore always sees its own changes, and sees changes it did not make (a
 container that exited) at most ``max_age`` plus its resync interval late.
@@ -52,7 +54,7 @@ class _Listing:
 class RuntimeSnapshots:
     """Pod views from a shared, recent runtime listing (see the module docstring)."""
 
-    def __init__(self, runtime: Runtime, *, clock: Clock, max_age: float = 0.5) -> None:
+    def __init__(self, runtime: Runtime, *, clock: Clock, max_age: float = 1.0) -> None:
         self._runtime = runtime
         self._clock = clock
         self._max_age = max_age
@@ -82,6 +84,13 @@ class RuntimeSnapshots:
             return (await asyncio.shield(pending[2])).views
 
     async def view(self, uid: str, *, after: int = 0) -> PodView:
+        """One pod's view. After the caller's own change, before any listing reflects it,
+        only that pod is read: a pod starting does not make the node list every pod."""
+        latest = self._latest
+        if after and (latest is None or latest.generation < after):
+            sandboxes = await self._runtime.list_pod_sandboxes(pod_uid=uid)
+            containers = await self._runtime.list_containers(pod_uid=uid)
+            return pod_views(sandboxes, containers).get(uid) or PodView()
         return (await self.views(after=after)).get(uid) or PodView()
 
     def _usable(self, generation: int, started_at: float, after: int) -> bool:
@@ -137,8 +146,8 @@ class TrackingRuntime:
         finally:
             self._changed()
 
-    async def list_pod_sandboxes(self) -> list[cri.SandboxStatus]:
-        return await self.inner.list_pod_sandboxes()
+    async def list_pod_sandboxes(self, *, pod_uid: str = "") -> list[cri.SandboxStatus]:
+        return await self.inner.list_pod_sandboxes(pod_uid=pod_uid)
 
     async def create_container(self, sandbox_id: str, config: cri.ContainerConfig) -> str:
         try:
@@ -164,8 +173,8 @@ class TrackingRuntime:
         finally:
             self._changed()
 
-    async def list_containers(self) -> list[cri.ContainerStatus]:
-        return await self.inner.list_containers()
+    async def list_containers(self, *, pod_uid: str = "") -> list[cri.ContainerStatus]:
+        return await self.inner.list_containers(pod_uid=pod_uid)
 
     async def exec_sync(self, container_id: str, command: Sequence[str],
                         timeout: float) -> cri.ExecResult:

@@ -67,11 +67,12 @@ class RuntimeAdapter:
         except rt.NotFound:
             pass
 
-    async def list_pod_sandboxes(self) -> list[cri.SandboxStatus]:
+    async def list_pod_sandboxes(self, *, pod_uid: str = "") -> list[cri.SandboxStatus]:
+        flt = rt.SandboxFilter(labels={cri.POD_UID_LABEL: pod_uid}) if pod_uid else None
         return [cri.SandboxStatus(
             id=s.id, ready=s.state is rt.SandboxState.READY, created_at=_epoch(s.created_at),
             labels=dict(s.config.labels), annotations=dict(s.config.annotations))
-            for s in await self.service.list_sandboxes()]
+            for s in await self.service.list_sandboxes(flt)]
 
     # --- containers
 
@@ -109,8 +110,9 @@ class RuntimeAdapter:
         except rt.NotFound:
             pass
 
-    async def list_containers(self) -> list[cri.ContainerStatus]:
-        return [_container_status(c) for c in await self.service.list_containers()]
+    async def list_containers(self, *, pod_uid: str = "") -> list[cri.ContainerStatus]:
+        flt = rt.ContainerFilter(labels={cri.POD_UID_LABEL: pod_uid}) if pod_uid else None
+        return [_container_status(c) for c in await self.service.list_containers(flt)]
 
     async def exec_sync(self, container_id: str, command: Sequence[str],
                         timeout: float) -> cri.ExecResult:

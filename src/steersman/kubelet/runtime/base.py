@@ -209,15 +209,13 @@ class StateBackedRuntime(RuntimeService, abc.ABC):
 
     async def list_containers(self, flt: ContainerFilter | None = None) -> list[ContainerStatus]:
         flt = flt or ContainerFilter()
-        found = [self._status(self.state.load_container(c)) for c in self.state.container_ids()]
-        return [
-            s
-            for s in found
-            if (flt.id is None or s.id == flt.id)
-            and (flt.sandbox_id is None or s.sandbox_id == flt.sandbox_id)
-            and (flt.state is None or s.state is flt.state)
-            and labels_match(flt.labels, s.labels)
-        ]
+        # Match on the (cached) records first: a status reads state files and /proc.
+        records = (self.state.load_container(c) for c in self.state.container_ids()
+                   if flt.id is None or c == flt.id)
+        found = [self._status(r) for r in records
+                 if (flt.sandbox_id is None or r.sandbox_id == flt.sandbox_id)
+                 and labels_match(flt.labels, r.config.labels)]
+        return [s for s in found if flt.state is None or s.state is flt.state]
 
     async def exec_sync(
         self, container_id: str, cmd: Sequence[str], *, timeout: float

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from steersman.client import Clock
 from steersman.kubelet.agent.cri import (
+    POD_UID_LABEL,
     ContainerConfig,
     ContainerState,
     ContainerStatus,
@@ -55,8 +56,9 @@ class FakeRuntime:
         self.calls.append(f"remove_pod_sandbox {sandbox_id}")
         self.sandboxes.pop(sandbox_id, None)
 
-    async def list_pod_sandboxes(self) -> list[SandboxStatus]:
-        return list(self.sandboxes.values())
+    async def list_pod_sandboxes(self, *, pod_uid: str = "") -> list[SandboxStatus]:
+        return [s for s in self.sandboxes.values()
+                if not pod_uid or s.labels.get(POD_UID_LABEL) == pod_uid]
 
     async def create_container(self, sandbox_id: str, config: ContainerConfig) -> str:
         container_id = f"c{next(self._ids)}"
@@ -82,8 +84,9 @@ class FakeRuntime:
         self.calls.append(f"remove_container {container_id}")
         self.containers.pop(container_id, None)
 
-    async def list_containers(self) -> list[ContainerStatus]:
-        return list(self.containers.values())
+    async def list_containers(self, *, pod_uid: str = "") -> list[ContainerStatus]:
+        return [c for c in self.containers.values()
+                if not pod_uid or c.labels.get(POD_UID_LABEL) == pod_uid]
 
     async def exec_sync(self, container_id: str, command: Sequence[str],
                         timeout: float) -> ExecResult:
