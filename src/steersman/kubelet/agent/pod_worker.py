@@ -44,6 +44,7 @@ class PodWorker:
         self._removed = False
         self._probes: dict[str, ContainerProbes] = {}
         self._waiting: dict[str, Waiting] = {}
+        self._settled: tuple[object, ...] | None = None
         self._runtime = PodRuntime(ctx, self._uid)
         self._seed = {str(s.get("containerID") or ""): s for s in
                       (pod.get("status") or {}).get("containerStatuses") or []}
@@ -87,6 +88,12 @@ class PodWorker:
         view = await self._runtime.view()
         if (self._pod.get("status") or {}).get("phase") in _TERMINAL and not view.running():
             return self._ctx.config.resync_interval * 10
+        settled = self._fingerprint(view)
+        if settled == self._settled:
+            # Nothing the last sync looked at has changed: no action, no new status.
+            if view.sandbox_ready:
+                await self._refresh_volumes()
+            return self._ctx.config.resync_interval
         self._prune_probes(view)
         if view.sandbox_ready:
             await self._refresh_volumes()
@@ -99,7 +106,16 @@ class PodWorker:
         self._backoff_waiting(actions)
         self._ensure_probes(view)
         self._publish(view)
+        steady = actions.idle and not (actions.finished or actions.backoff or self._waiting)
+        self._settled = self._fingerprint(view) if steady else None
         return min([self._ctx.config.resync_interval, *actions.backoff.values()])
+
+    def _fingerprint(self, view: PodView) -> tuple[object, ...]:
+        """What a sync's outcome depends on besides the clock: the pod, the runtime's view
+        and the probes' verdicts."""
+        probes = tuple((cid, p.ready, p.started, p.unhealthy)
+                       for cid, p in sorted(self._probes.items()))
+        return (self._pod["metadata"].get("resourceVersion"), view, probes)
 
     async def _act(self, actions: PodActions, view: PodView) -> None:
         if actions.finished:
