@@ -46,6 +46,8 @@ import aiohttp
 import orjson
 from aiohttp import web
 
+from processes import Child
+
 TARGETS = {"create_rps": 2000.0, "create_p99_ms": 50.0, "watch_lag_p99_ms": 100.0}
 CLIENTS = 16
 SERVER_CPU = 0
@@ -226,35 +228,6 @@ class Endpoint:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json",
                 "Accept": "application/json"}
-
-
-class Child:
-    """A subprocess started here and stopped by its PID."""
-
-    def __init__(self, argv: list[str], log_path: Path) -> None:
-        self.log_path = log_path
-        with open(log_path, "ab") as log_file:
-            self.process = subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def running(self) -> bool:
-        return self.process.poll() is None
-
-    def log_tail(self) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-20:])
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
 
 
 # The bench's pods name a ReplicaSet that does not exist and no node can run them: the

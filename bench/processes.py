@@ -3,7 +3,8 @@
 :class:`Child` runs a ``steersman`` command (or anything else) with its output in a log
 file, waits for a line of it, and stops it by PID; :func:`cpu_seconds` and
 :func:`memory_mib` read one process, :func:`tree` finds a process's descendants so a
-footprint can include what a command started (a node's container supervisors).
+footprint can include what a command started (a node's container supervisors);
+:func:`unmount_under` removes what containers left mounted below a benchmark's temp dir.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -30,8 +32,14 @@ class Child:
     def pid(self) -> int:
         return self.process.pid
 
+    def running(self) -> bool:
+        return self.process.poll() is None
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def log_tail(self, lines: int = 20) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
 
     def wait_for(self, text: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -93,3 +101,20 @@ def tree(pid: int) -> list[int]:
                 found.add(child)
                 changed = True
     return sorted(found)
+
+
+def unmount_under(directory: Path) -> int:
+    """Unmount (deepest first) every mount at or below ``directory``; how many there were.
+
+    A safety net before a temporary directory is removed: removing a sandbox releases its
+    containers' rootfs, but a container that failed half-way may leave an overlay behind.
+    """
+    prefix = str(directory.resolve())
+    points = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    inside = sorted({p for p in points if p == prefix or p.startswith(prefix + "/")},
+                    key=len, reverse=True)
+    for point in inside:
+        result = subprocess.run(["umount", "--lazy", point], capture_output=True, text=True)
+        if result.returncode:
+            print(f"umount {point}: {result.stderr.strip()}", file=sys.stderr)
+    return len(inside)
