@@ -10,12 +10,19 @@ in alternating rounds against every target of the chosen sections, always includ
 Sections are pluggable: a section is a function in :data:`SECTIONS` that, given the
 running :class:`Bench` (kubectl, the pod, the cluster's addresses), prepares what it needs
 and returns a :class:`Section`: its named targets ``{"name": (host, port)}`` to load, and
-any figures of its own (merged into the JSON line). ``userspace`` (ClusterIP and NodePort
-through the userspace proxy, plus ``programming_ms``: from ``kubectl apply`` of a new
-Service returning to its ClusterIP answering) is the one here; ingress and DNS can add
-theirs.
+any figures of its own (merged into the JSON line, prefixed with the section's name):
 
-    python bench/dataplane.py [--seconds 6] [--connections 16] [--sections userspace]
+* ``userspace`` — ClusterIP and NodePort through the userspace proxy, plus
+  ``programming_ms``: from ``kubectl apply`` of a new Service returning to its ClusterIP
+  answering;
+* ``ingress`` — the same pod through the ingress controller (a Service and an Ingress
+  without a host); ``bench/ingress.py`` has the nginx comparison;
+* ``programming`` — no load target: EndpointSlice change → userspace proxy latency with
+  ``--services`` Services x 10 endpoints, p50/p99 over ``--changes`` changes, beside the
+  same changes with 25 Services (:mod:`programming`).
+
+    python bench/dataplane.py [--seconds 6] [--connections 16] [--sections userspace,...]
+        [--services 1000] [--changes 50]
 
 Everything it starts is stopped by PID, and the pod's processes are removed, at the end.
 """
@@ -39,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import programming
 from steersman.kubelet.runtime.registry import new_runtime
 
 Target = tuple[str, int]
@@ -48,6 +56,7 @@ Target = tuple[str, int]
 class Section:
     targets: dict[str, Target]
     figures: dict[str, float] = field(default_factory=dict)
+
 
 POD_SERVER = r"""
 import os
@@ -69,8 +78,9 @@ def log(message: str) -> None:
 class Bench:
     """A one-node cluster with the pod ``web`` (label ``app=web``, port 8080) running."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, args: argparse.Namespace) -> None:
         self.work = work
+        self.args = args
         self.name = f"dp{uuid.uuid4().hex[:6]}"
         self.data = work / "data"
         self.log_path = work / "up.log"
@@ -103,10 +113,17 @@ class Bench:
     def apply(self, manifest: object) -> None:
         self.kubectl("apply", "-f", "-", input=json.dumps(manifest))
 
+    def ingress_address(self) -> Target:
+        found = re.search(r"ingress \(class steersman\): http://([\d.]+):(\d+)",
+                          self.log_path.read_text())
+        if not found:
+            raise RuntimeError(f"no ingress address in {self.log_path}")
+        return found[1], int(found[2])
+
     def node_ip(self) -> str:
         node = self.json("get", "node", f"{self.name}-node-0")
-        return next(a["address"] for a in node["status"]["addresses"]
-                    if a["type"] == "InternalIP")
+        return str(next(a["address"] for a in node["status"]["addresses"]
+                        if a["type"] == "InternalIP"))
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -158,8 +175,30 @@ def userspace_section(bench: Bench) -> Section:
                    {"programming_ms": programming_ms})
 
 
+def ingress_section(bench: Bench) -> Section:
+    """The pod through the ingress controller: a Service and an Ingress for any host."""
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+               "metadata": {"name": "web-ing"},
+               "spec": {"rules": [{"http": {"paths": [{
+                   "path": "/", "pathType": "Prefix",
+                   "backend": {"service": {"name": "web-ing", "port": {"number": 80}}}}]}}]}}
+    bench.apply({"apiVersion": "v1", "kind": "List", "items": [
+        service("web-ing", "ClusterIP", 80), ingress]})
+    return Section({"ingress": bench.ingress_address()})
+
+
+def programming_section(bench: Bench) -> Section:
+    """EndpointSlice change → userspace proxy, at ``--services`` Services (no target)."""
+    found = asyncio.run(programming.run(bench.data / "admin.kubeconfig",
+                                        services=bench.args.services,
+                                        changes=bench.args.changes))
+    return Section({}, found)
+
+
 SECTIONS: dict[str, Callable[[Bench], Section]] = {
     "userspace": userspace_section,
+    "ingress": ingress_section,
+    "programming": programming_section,
 }
 
 
@@ -238,13 +277,17 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--sections", default=",".join(SECTIONS),
                         help=f"comma-separated, of: {', '.join(SECTIONS)}")
+    parser.add_argument("--services", type=int, default=1000,
+                        help="programming: Services, 10 endpoints each")
+    parser.add_argument("--changes", type=int, default=50,
+                        help="programming: EndpointSlice changes timed")
     args = parser.parse_args()
     chosen = [s.strip() for s in args.sections.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in SECTIONS]
     if unknown:
         parser.error(f"unknown sections {unknown}; known: {', '.join(SECTIONS)}")
     with tempfile.TemporaryDirectory(prefix="steersman-bench-dataplane-") as work:
-        bench = Bench(Path(work))
+        bench = Bench(Path(work), args)
         try:
             bench.start()
             targets: dict[str, Target] = {"direct": (bench.pod_ip, 8080)}

@@ -149,6 +149,39 @@ def test_readiness_probe_gates_ready(server: ServerProcess, agent: AgentProcess,
     eventually(lambda: app_status(server, namespace, "gated").get("ready") is True, 20)
 
 
+GRPC_HEALTH_SERVER = """
+import sys
+from concurrent import futures
+
+import grpc
+from grpc_health.v1 import health, health_pb2_grpc
+
+server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
+server.add_insecure_port(f"{sys.argv[1]}:50051")
+server.start()
+server.wait_for_termination()
+"""
+
+
+def test_grpc_probes_gate_ready_and_restart_the_unhealthy(
+        server: ServerProcess, agent: AgentProcess, namespace: str, tmp_path: Path) -> None:
+    script = tmp_path / "health_server.py"
+    script.write_text(GRPC_HEALTH_SERVER)
+    pod_ip = [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}]
+    apply(server, namespace, pod_manifest(
+        "grpc-served", f"exec {sys.executable} {script} $(POD_IP)", env=pod_ip,
+        readinessProbe={"grpc": {"port": 50051}, "periodSeconds": 1}))
+    apply(server, namespace, pod_manifest(
+        "grpc-unserved", "sleep 3600",
+        livenessProbe={"grpc": {"port": 50051}, "periodSeconds": 1, "failureThreshold": 1}))
+    eventually(lambda: app_status(server, namespace, "grpc-served").get("ready") is True, 30)
+    eventually(lambda: app_status(server, namespace, "grpc-unserved").get(
+        "restartCount", 0) >= 1, 40)
+    assert 'Liveness probe failed: timeout: failed to connect service "127.42.201.' \
+        in agent.log()
+
+
 def test_a_crashing_container_goes_crash_loop_back_off(server: ServerProcess,
                                                        agent: AgentProcess,
                                                        namespace: str) -> None:

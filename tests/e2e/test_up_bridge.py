@@ -4,13 +4,16 @@ One cluster for the module (root, Debian's CNI plugins). A pod on each node gets
 of its node's /24 of 10.42.0.0/16; the host reaches the first pod's HTTP server by its IP,
 a pod on the other node fetches it too (a run-to-completion pod: no exec), neither pod
 namespace has a default route, the blackhole routes are in place and ``ip_forward`` keeps
-its value. Once the pods are deleted and ``up`` stops, no namespace, bridge, veth or route
-of the cluster is left.
+its value. Services (``10.43.0.0/16``, the nftables proxy): a pod resolves a Service through
+the cluster DNS its resolv.conf names and fetches from it by name and by its
+``<SVC>_SERVICE_HOST/PORT`` variables. Once the pods are deleted and ``up`` stops, no
+namespace, bridge, veth, route, nftables table or DNS address of the cluster is left.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import json
 import os
@@ -23,12 +26,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dnslib import QTYPE, DNSRecord
 
 from steersman.kubelet.network.bridge import NETNS_PREFIX, BridgeNetwork
 from steersman.kubelet.network.cni import DEFAULT_CNI_PATH
 from steersman.kubelet.network.links import ROUTE_PROTOCOL, read_ip_forward
 from steersman.kubelet.network.registry import bridge_name
 from steersman.kubelet.runtime.registry import new_runtime
+from steersman.proxy.nftables import table_name
 from tests.e2e.harness import ServerProcess
 from tests.e2e.up_cluster import eventually
 from tests.tools import need_tool, required_everything
@@ -76,12 +81,13 @@ class BridgedCluster:
     def bridge(self, node: str) -> str:
         return bridge_name(self.subnet(node), self.up.data_dir / "nodes" / node / "network")
 
-    def pod(self, name: str) -> dict[str, Any]:
-        out = self.up.kubectl("get", "pod", name, "-o", "json", check=False).stdout
+    def pod(self, name: str, namespace: str = "default") -> dict[str, Any]:
+        out = self.up.kubectl("get", "pod", name, "-n", namespace, "-o", "json",
+                              check=False).stdout
         return json.loads(out) if out else {}
 
-    def phase(self, name: str) -> str:
-        return str((self.pod(name).get("status") or {}).get("phase") or "")
+    def phase(self, name: str, namespace: str = "default") -> str:
+        return str((self.pod(name, namespace).get("status") or {}).get("phase") or "")
 
     def restart(self) -> None:
         """Stop ``up`` (its containers stop, their sandboxes stay) and start it again."""
@@ -90,8 +96,10 @@ class BridgedCluster:
         self.up = _start(self.up.data_dir, log_name=f"up-{self.starts}.log")
         self.wait_for_nodes()
 
-    def run_pod(self, name: str, node: str, command: list[str], restart: str) -> None:
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+    def run_pod(self, name: str, node: str, command: list[str], restart: str,
+                namespace: str = "default") -> None:
+        pod = {"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": name, "namespace": namespace},
                "spec": {"nodeName": node, "restartPolicy": restart,
                         "containers": [{"name": "main", "image": "busybox",
                                         "command": command}]}}
@@ -154,6 +162,7 @@ def _scrub(data_dir: Path) -> None:
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgedCluster]:
     need_bridge_networking()
     need_tool("kubectl", "the end-to-end tests drive the real kubectl")
+    need_tool("nft", "apt install nftables (the nftables service proxy)")
     forward = read_ip_forward()
     data_dir = tmp_path_factory.mktemp("bridge") / "cluster"
     cluster = BridgedCluster(_start(data_dir), forward)
@@ -164,6 +173,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgedCluster
         cluster.up.stop()
         for state_dir in (data_dir / "nodes").glob("*/runtime"):
             asyncio.run(_remove_containers(state_dir))
+        for node in (data_dir / "nodes").glob("*"):  # a proxy that could not clean up
+            subprocess.run(["nft", "delete", "table", "ip", table_name(node.name)],
+                           capture_output=True)
         _scrub(data_dir)
 
 
@@ -180,6 +192,25 @@ def _gone(path: Path) -> Callable[[], bool]:
 
 
 FETCH = "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10)"
+DNS_IP, DNS_ENDPOINT = "10.43.0.10", "10.43.0.53"
+NS = "lookup"
+# Run in a bridge pod: its resolv.conf is the cluster's, and the Service answers by name
+# (through the search path too) and by its environment variables.
+SERVICE_CLIENT = """
+import os, socket, urllib.request
+conf = open("/etc/resolv.conf").read()
+assert "nameserver 10.43.0.10" in conf, conf
+assert "search lookup.svc.cluster.local svc.cluster.local cluster.local" in conf, conf
+assert "options ndots:5" in conf, conf
+host, port = os.environ["ECHO_SERVICE_HOST"], os.environ["ECHO_SERVICE_PORT"]
+for name in ("echo.lookup.svc.cluster.local", "echo"):
+    found = {a[4][0] for a in socket.getaddrinfo(name, 80, socket.AF_INET, socket.SOCK_STREAM)}
+    assert found == {host}, (name, found, host)
+for url in ("http://echo.lookup.svc.cluster.local/", "http://echo/", f"http://{host}:{port}/"):
+    for _ in range(4):  # the round-robin over both replicas, hairpin included
+        assert urllib.request.urlopen(url, timeout=10).status == 200, url
+print("ok", host, port)
+"""
 
 
 def test_pods_on_two_nodes_reach_each_other_by_pod_ip(cluster: BridgedCluster) -> None:
@@ -227,6 +258,74 @@ def test_a_restarted_up_adopts_the_pod_networks(cluster: BridgedCluster) -> None
                "the host reaching web after the restart")
 
 
+def _dns_answer(name: str) -> list[str]:
+    """A records for ``name`` from the cluster DNS, asked where it listens: the machine's
+    own packets to a ClusterIP meet the blackhole route before any DNAT could apply."""
+    try:
+        reply = DNSRecord.parse(DNSRecord.question(name).send(DNS_ENDPOINT, 53, timeout=2))
+    except OSError:
+        return []
+    return [str(r.rdata) for r in reply.rr if r.rtype == QTYPE.A]
+
+
+def _ready_endpoints(cluster: BridgedCluster, namespace: str, service: str) -> list[str]:
+    out = cluster.up.kubectl("get", "endpointslices", "-n", namespace, "-l",
+                             f"kubernetes.io/service-name={service}", "-o", "json").stdout
+    return sorted(a for s in json.loads(out)["items"] for e in s.get("endpoints") or ()
+                  if (e.get("conditions") or {}).get("ready") for a in e["addresses"])
+
+
+def _programmed(node: str, *rules: str) -> Callable[[], bool]:
+    def check() -> bool:
+        listing = subprocess.run(["nft", "list", "table", "ip", table_name(node)],
+                                 capture_output=True, text=True, timeout=30).stdout
+        return all(rule in listing for rule in rules)
+    return check
+
+
+def _finished(cluster: BridgedCluster, pod: str) -> Callable[[], bool]:
+    return lambda: cluster.phase(pod, NS) in ("Succeeded", "Failed")
+
+
+def test_pods_reach_a_service_by_dns_name_and_env_vars(cluster: BridgedCluster) -> None:
+    first, second = cluster.node_names()
+    kubectl = functools.partial(cluster.up.kubectl, "-n", NS)
+    # A namespace of its own, its Service first: a pod's ECHO_SERVICE_* come from the
+    # Services its node lists when it starts it (the list is cached for 2 s).
+    cluster.up.kubectl("create", "namespace", NS)
+    kubectl("create", "service", "clusterip", "echo", "--tcp=80:8080")
+    kubectl("create", "deployment", "echo", "--replicas=2", "--image=busybox",
+            "--", "python3", "-m", "http.server", "8080", "--bind", "0.0.0.0")
+    cluster_ip = json.loads(kubectl("get", "service", "echo", "-o", "json").stdout)[
+        "spec"]["clusterIP"]
+    assert ipaddress.IPv4Address(cluster_ip) in ipaddress.IPv4Network("10.43.0.0/16")
+    assert _ready_endpoints(cluster, "kube-system", "kube-dns") == [DNS_ENDPOINT]
+    eventually(lambda: len(_ready_endpoints(cluster, NS, "echo")) == 2, 30,
+               "2 ready echo endpoints")
+    eventually(lambda: _dns_answer(f"echo.{NS}.svc.cluster.local.") == [cluster_ip], 30,
+               "the cluster DNS answering for echo")
+    for node in (first, second):  # each node's proxy DNATs both ClusterIPs
+        eventually(_programmed(node, f"ip daddr {cluster_ip} tcp dport 80 jump",
+                               f"ip daddr {DNS_IP} udp dport 53 jump"), 30,
+                   f"{node}'s nftables rules for echo and kube-dns")
+
+    for name, node in (("near", first), ("far", second)):  # a client on each node
+        cluster.run_pod(name, node, ["python3", "-c", SERVICE_CLIENT], "Never", NS)
+    for name in ("near", "far"):
+        eventually(_finished(cluster, name), 30, f"{name} done")
+        logs = kubectl("logs", name, check=False).stdout
+        assert cluster.phase(name, NS) == "Succeeded", logs
+        assert f"ok {cluster_ip} 80" in logs
+
+    uids = [cluster.pod(p, NS)["metadata"]["uid"] for p in ("near", "far")]
+    kubectl("delete", "deployment,service", "echo", "--wait=true", "--timeout=60s")
+    kubectl("delete", "pod", "near", "far", "--wait=true", "--timeout=60s")
+    eventually(lambda: not _ready_endpoints(cluster, NS, "echo"), 30, "echo pods gone")
+    for uid in uids:
+        eventually(_gone(Path(f"/run/netns/{NETNS_PREFIX}{uid}")), 30,
+                   f"namespace of pod {uid} removed")
+
+
 def test_stopping_up_leaves_no_network_behind(cluster: BridgedCluster) -> None:
     uids = [cluster.pod(p)["metadata"]["uid"] for p in ("web", "client")]
     bridges = [cluster.bridge(n) for n in cluster.node_names()]
@@ -249,3 +348,6 @@ def test_stopping_up_leaves_no_network_behind(cluster: BridgedCluster) -> None:
     assert others or not sh("ip", "route", "show", "proto", ROUTE_PROTOCOL), \
         "the cluster's blackhole routes outlived its last bridge"
     assert read_ip_forward() == cluster.ip_forward
+    tables = sh("nft", "list", "tables")
+    assert not [n for n in cluster.node_names() if table_name(n) in tables], tables
+    assert DNS_ENDPOINT not in sh("ip", "addr", "show", "dev", "lo")

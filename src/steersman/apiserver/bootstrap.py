@@ -1,5 +1,7 @@
-"""What exists from the first start: the four built-in namespaces, the ``kubernetes`` Service
-and the two system PriorityClasses (``system-node-critical``, ``system-cluster-critical``).
+"""What exists from the first start: the four built-in namespaces, the ``kubernetes`` Service,
+the two system PriorityClasses (``system-node-critical``, ``system-cluster-critical``) and
+the default StorageClass ``local-path`` (served by the local-path provisioner in
+``steersman.controllers.volume``, as k3s ships ``local-path``).
 
 Run after the watch cache has loaded; each object is created only when absent, so a restart
 keeps whatever users changed — except where this server's address lives: the ``kubernetes``
@@ -15,11 +17,13 @@ from typing import Any
 
 from steersman.api import errors
 from steersman.api.resources import Registry
+from steersman.api.volumes import LOCAL_PATH_PROVISIONER, WAIT_FOR_FIRST_CONSUMER
 from steersman.apiserver.generic import GenericRegistry, copy_object
 from steersman.apiserver.priority_admission import SYSTEM_PRIORITY_CLASSES
 
 Object = dict[str, Any]
 BUILTIN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+LOCAL_PATH_CLASS = "local-path"
 
 
 async def ensure_builtin_objects(registry: GenericRegistry, resources: Registry, *,
@@ -30,6 +34,7 @@ async def ensure_builtin_objects(registry: GenericRegistry, resources: Registry,
     await _ensure_kubernetes_service(registry, resources, cluster_ip=cluster_ip,
                                      advertise_ip=advertise_ip, port=port)
     await _ensure_system_priority_classes(registry, resources)
+    await _ensure_default_storage_class(registry, resources)
 
 
 async def _ensure_kubernetes_service(registry: GenericRegistry, resources: Registry, *,
@@ -74,6 +79,21 @@ async def _ensure_system_priority_classes(registry: GenericRegistry, resources: 
                            "current node." if name == "system-node-critical" else
                            "Used for system critical pods that must run in the cluster, but "
                            "can be moved to another node if necessary."})
+
+
+async def _ensure_default_storage_class(registry: GenericRegistry, resources: Registry) -> None:
+    """``local-path``, when the cluster has no StorageClass at all: classes a user made
+    (or a default mark a user moved) are never overruled."""
+    info = resources.get("storage.k8s.io", "v1", "storageclasses")
+    assert info is not None, "storage.k8s.io/v1 storageclasses is not registered"
+    if any(True for _ in registry.objects(info)):
+        return
+    await _create_if_absent(registry, info, "", {
+        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": LOCAL_PATH_CLASS, "annotations": {
+            "storageclass.kubernetes.io/is-default-class": "true"}},
+        "provisioner": LOCAL_PATH_PROVISIONER, "reclaimPolicy": "Delete",
+        "volumeBindingMode": WAIT_FOR_FIRST_CONSUMER})
 
 
 def _resource(resources: Registry, plural: str) -> Any:

@@ -123,14 +123,19 @@ def _join_options(func: Callable[..., None]) -> Callable[..., None]:
               show_default=True, help=NETWORK_HELP)
 @_serving_options
 @_join_options
-@click.option("--proxy-mode", type=click.Choice(PROXY_MODES), default="userspace",
-              show_default=True, help="Service proxy of this node: userspace (no root), "
-                                  "nftables (root, for bridge networking) or none.")
+@click.option("--proxy-mode", type=click.Choice(PROXY_MODES), default=None,
+              help="Service proxy of this node: userspace (no root), nftables (root, for "
+                   "bridge networking) or none [default: userspace; nftables with "
+                   "--network bridge].")
+@click.option("--cluster-dns", default="", help="Nameserver written to the resolv.conf of "
+              "pods with their own network namespace (bridge), e.g. 10.43.0.10 [default: "
+              "none: they keep the machine's or image's resolver].")
 def agent(kubeconfig: Path | None, node_name: str, runtime_name: str, data_dir: Path | None,
           cpu: str, memory: str, pods: int, labels: str, taints: str, pod_cidr: str,
           port: int, tls_cert_file: Path | None, tls_private_key_file: Path | None,
           client_ca_file: Path | None, server: str, token: str,
-          token_file: Path | None, proxy_mode: str, network_mode: str) -> None:
+          token_file: Path | None, proxy_mode: str | None, cluster_dns: str,
+          network_mode: str) -> None:
     """Run this machine as node NODE-NAME of a cluster."""
     try:
         config = AgentConfig(node_name=node_name,
@@ -139,16 +144,24 @@ def agent(kubeconfig: Path | None, node_name: str, runtime_name: str, data_dir: 
                              labels=parse_labels(labels), taints=parse_taints(taints),
                              port=port, serving_cert_file=tls_cert_file,
                              serving_key_file=tls_private_key_file,
-                             client_ca_file=client_ca_file, network_mode=network_mode)
+                             client_ca_file=client_ca_file, network_mode=network_mode,
+                             cluster_dns=cluster_dns)
     except ValueError as err:
         raise click.BadParameter(str(err)) from err
     try:
         client_config, config, rotation = _client_config(
             kubeconfig, config, _join_request(config, kubeconfig, server, token, token_file))
-        serving = _serve(config, client_config, runtime_name, proxy_mode)
+        serving = _serve(config, client_config, runtime_name,
+                         proxy_mode or default_proxy_mode(network_mode))
         asyncio.run(serving if rotation is None else rotate_while(serving, rotation))
     except (ConfigError, StatusError, JoinError) as err:
         raise click.ClickException(str(err)) from err
+
+
+def default_proxy_mode(network_mode: str) -> str:
+    """nftables for bridge networking (pods reach ClusterIPs through the host's DNAT),
+    userspace otherwise (loopback listeners, no root)."""
+    return "nftables" if network_mode == "bridge" else "userspace"
 
 
 def _join_request(config: AgentConfig, kubeconfig: Path | None, server: str, token: str,

@@ -16,7 +16,7 @@ import click
 from rich.console import Console
 
 from steersman import __version__
-from steersman.cli.agent import NETWORK_HELP, agent
+from steersman.cli.agent import NETWORK_HELP, agent, default_proxy_mode
 from steersman.cli.hollow import hollow_nodes
 from steersman.cli.image import image
 from steersman.cli.signals import wait_for_stop_signal
@@ -30,6 +30,8 @@ from steersman.ingress import (
     default_address,
 )
 from steersman.kubelet.network import NETWORK_MODES, NetworkError
+from steersman.kubelet.network.cni import SERVICE_CIDR
+from steersman.proxy import PROXY_MODES
 from steersman.server.controlplane import ControlPlane, ServerConfig, default_data_dir
 from steersman.server.kubeconfigs import MergeError, merge_admin_context
 from steersman.server.localnodes import LocalNodes
@@ -41,6 +43,9 @@ console = Console(stderr=True)
 # and what exists once the server is up (a reloaded cache, the built-in objects) is left
 # out of them: plain JSON objects hold no cycles and are freed by reference counting anyway.
 _GC_THRESHOLDS = (50_000, 20, 100)
+HOST_SERVICE_CIDR = "127.43.0.0/16"
+BRIDGE_SERVICE_CIDR = str(SERVICE_CIDR)
+_SERVICE_RANGES = (ipaddress.IPv4Network("127.0.0.0/8"), SERVICE_CIDR)
 
 
 @click.group()
@@ -74,6 +79,10 @@ def _server_options(func: click.decorators.FC) -> click.decorators.FC:
                           "servers on one etcd)."),
         click.option("--scheduler/--no-scheduler", default=True, show_default=True,
                      help="Run the scheduler (leader-elected like the controllers)."),
+        click.option("--service-cidr", default="", callback=_check_service_cidr,
+                     help="ClusterIP range: inside 127.0.0.0/8 (host pod networking) or "
+                          "10.43.0.0/16 (bridge) [default: 127.43.0.0/16; 10.43.0.0/16 "
+                          "for up --network bridge]."),
         click.option("--lb-pool", default=DEFAULT_LB_POOL, show_default=True,
                      callback=_check_lb_pool,
                      help="Addresses given to LoadBalancer Services (IPv4 CIDR)."),
@@ -106,7 +115,7 @@ def _server_options(func: click.decorators.FC) -> click.decorators.FC:
 
 def _config(cluster_name: str, data_dir: Path | None, bind_address: str, port: int,
             store_url: str, insecure_http: bool, controllers: str,
-            leader_elect: bool, scheduler: bool, lb_pool: str,
+            leader_elect: bool, scheduler: bool, lb_pool: str, service_cidr: str = "",
             ingress: bool = True, ingress_address: str = "",
             ingress_http_port: int = DEFAULT_HTTP_PORT,
             ingress_https_port: int = DEFAULT_HTTPS_PORT, dns: bool = True,
@@ -122,7 +131,8 @@ def _config(cluster_name: str, data_dir: Path | None, bind_address: str, port: i
                         cluster_name=cluster_name, bind_address=bind_address, port=port,
                         store_url=store_url, insecure_http=insecure_http,
                         controllers=selection, leader_elect=leader_elect,
-                        scheduler=scheduler, lb_pool=lb_pool)
+                        scheduler=scheduler, lb_pool=lb_pool,
+                        service_cidr=service_cidr or HOST_SERVICE_CIDR)
 
 
 def _check_lb_pool(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -130,6 +140,20 @@ def _check_lb_pool(ctx: click.Context, param: click.Parameter, value: str) -> st
         return str(parse_pool(value))
     except ValueError as err:
         raise click.BadParameter(str(err)) from err
+
+
+def _check_service_cidr(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not value:
+        return ""
+    try:
+        network = ipaddress.IPv4Network(value)
+    except ValueError as err:
+        raise click.BadParameter(f"{value!r} is not an IPv4 network: {err}") from err
+    if not any(network.subnet_of(allowed) for allowed in _SERVICE_RANGES):
+        raise click.BadParameter(f"{value} must be inside 127.0.0.0/8 (host pod networking) "
+                                 f"or {BRIDGE_SERVICE_CIDR} (bridge pod networking: the "
+                                 "range pods are routed to and the blackhole route covers)")
+    return str(network)
 
 
 def _check_upstreams(ctx: click.Context, param: click.Parameter,
@@ -162,22 +186,36 @@ def server(**kwargs: object) -> None:
               show_default=True, help="Container runtime of the nodes (crun/runc need root).")
 @click.option("--network", "network_mode", type=click.Choice(NETWORK_MODES), default="host",
               show_default=True, help=NETWORK_HELP)
+@click.option("--proxy-mode", type=click.Choice(PROXY_MODES), default=None,
+              help="Service proxy of the nodes [default: userspace; nftables with "
+                   "--network bridge].")
 @click.option("--merge-kubeconfig", "merge_kubeconfig", is_flag=False, flag_value=str(
               Path("~/.kube/config")), default=None, metavar="[PATH]",
               help="Also merge the steersman-NAME context into PATH [default: ~/.kube/config] "
                    "and make it the current context.")
-def up(nodes: int, runtime: str, network_mode: str, merge_kubeconfig: str | None,
-       **kwargs: object) -> None:
+def up(nodes: int, runtime: str, network_mode: str, proxy_mode: str | None,
+       merge_kubeconfig: str | None, service_cidr: str, **kwargs: object) -> None:
     """Start a local cluster in one process and print how to use it."""
-    config = _config(**kwargs)  # type: ignore[arg-type]
+    bridged = network_mode == "bridge"
+    if service_cidr and _bridged_range(service_cidr) != bridged:
+        raise click.BadParameter(
+            f"with --network {network_mode} the service range must be inside "
+            f"{BRIDGE_SERVICE_CIDR if bridged else '127.0.0.0/8'}", param_hint="--service-cidr")
+    config = _config(service_cidr=service_cidr or (BRIDGE_SERVICE_CIDR if bridged else ""),
+                     **kwargs)  # type: ignore[arg-type]
     merge_into = Path(merge_kubeconfig).expanduser() if merge_kubeconfig else None
     asyncio.run(_run(config, announce_export=True, nodes=nodes, runtime=runtime,
-                     merge_into=merge_into, network_mode=network_mode))
+                     merge_into=merge_into, network_mode=network_mode,
+                     proxy_mode=proxy_mode or default_proxy_mode(network_mode)))
+
+
+def _bridged_range(service_cidr: str) -> bool:
+    return ipaddress.IPv4Network(service_cidr).subnet_of(SERVICE_CIDR)
 
 
 async def _run(config: ServerConfig, *, announce_export: bool, nodes: int = 0,
                runtime: str = "process", merge_into: Path | None = None,
-               network_mode: str = "host") -> None:
+               network_mode: str = "host", proxy_mode: str = "userspace") -> None:
     gc.set_threshold(*_GC_THRESHOLDS)
     plane = ControlPlane(config)
     with console.status("starting the control plane…"):
@@ -202,7 +240,8 @@ async def _run(config: ServerConfig, *, announce_export: bool, nodes: int = 0,
     if merge_into is not None:
         _merge_kubeconfig(config, merge_into)
     local = LocalNodes(config.kubeconfig_path, config.data_dir, cluster=config.cluster_name,
-                       count=nodes, runtime=runtime, network_mode=network_mode)
+                       count=nodes, runtime=runtime, network_mode=network_mode,
+                       proxy_mode=proxy_mode, cluster_dns=_cluster_dns(plane, network_mode))
     if nodes:
         with console.status(f"starting {nodes} node(s) with the {runtime} runtime…"):
             try:
@@ -220,6 +259,15 @@ async def _run(config: ServerConfig, *, announce_export: bool, nodes: int = 0,
         await plane.stop()
 
 
+def _cluster_dns(plane: ControlPlane, network_mode: str) -> str:
+    """The nameserver of bridge pods' resolv.conf: the kube-dns ClusterIP, when DNS runs
+    (host-network pods keep the machine's resolver: they share its files)."""
+    components = plane.components
+    if network_mode != "bridge" or components is None or components.dns is None:
+        return ""
+    return components.dns.config.service_ip
+
+
 def _announce_ingress(plane: ControlPlane) -> None:
     ingress = plane.components.ingress if plane.components else None
     if ingress is not None and ingress.proxy is not None:
@@ -233,7 +281,9 @@ def _announce_dns(plane: ControlPlane) -> None:
     if components is not None and components.dns is not None:
         host, port = components.dns.address
         at = f"@{host}" + (f" -p {port}" if port != 53 else "")
-        console.print(f"  cluster DNS: {host}:{port} (try: dig {at} "
+        service_ip = components.dns.config.service_ip
+        via = f" for pods at {service_ip}:53 (kube-dns)" if service_ip != host else ""
+        console.print(f"  cluster DNS: {host}:{port}{via} (try: dig {at} "
                       f"kubernetes.default.svc.cluster.local)", soft_wrap=True)
     elif components is not None and components.dns_error:
         console.print(f"  [yellow]![/] {components.dns_error}", soft_wrap=True)

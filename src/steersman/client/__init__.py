@@ -67,6 +67,7 @@ from steersman.client.resource import (
     SERVICEACCOUNTS,
     SERVICES,
     STATEFULSETS,
+    STORAGECLASSES,
     Resource,
 )
 from steersman.client.rest import Client, PatchType
@@ -79,7 +80,7 @@ __all__ = [
     "ENDPOINTS", "ENDPOINTSLICES", "EVENTS", "JOBS", "LEASES", "NAMESPACES", "NODES", "PDBS",
     "PODS", "PRIORITYCLASSES", "PVCS", "PVS", "REPLICASETS", "REPLICATIONCONTROLLERS",
     "SECRETS", "SERVICEACCOUNTS",
-    "SERVICES", "STATEFULSETS",
+    "SERVICES", "STATEFULSETS", "STORAGECLASSES",
     "NAMESPACE_INDEX", "NODE_NAME_INDEX", "OWNER_UID_INDEX",
     "APIResource", "Discovery", "discover",
     "Client", "ClientConfig", "Clock", "ConfigError", "FakeClock", "IndexFunc", "Indexer",

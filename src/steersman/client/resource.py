@@ -66,5 +66,7 @@ LEASES = Resource("coordination.k8s.io", "v1", "leases", kind="Lease")
 PDBS = Resource("policy", "v1", "poddisruptionbudgets", kind="PodDisruptionBudget")
 PRIORITYCLASSES = Resource("scheduling.k8s.io", "v1", "priorityclasses", namespaced=False,
                            kind="PriorityClass")
+STORAGECLASSES = Resource("storage.k8s.io", "v1", "storageclasses", namespaced=False,
+                          kind="StorageClass")
 CRDS = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", namespaced=False,
                 kind="CustomResourceDefinition")

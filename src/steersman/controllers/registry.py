@@ -7,6 +7,7 @@ disables one), as kube-controller-manager's flag of the same name.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from steersman.client import Client, Clock
 from steersman.controllers.certificates import (
@@ -32,6 +33,11 @@ from steersman.controllers.serviceaccount import ServiceAccountController
 from steersman.controllers.servicelb import DEFAULT_LB_POOL, ServiceLBController
 from steersman.controllers.statefulset import StatefulSetController
 from steersman.controllers.ttlafterfinished import TTLAfterFinishedController
+from steersman.controllers.volume import (
+    LocalPathProvisioner,
+    PersistentVolumeBinderController,
+    PVCProtectionController,
+)
 
 Factory = Callable[[Client, Clock | None], QueueController]
 
@@ -56,26 +62,33 @@ CONTROLLERS: dict[str, Factory] = {
         client, clock=clock),
     "csrapproving": lambda client, clock: CSRApprovingController(client, clock=clock),
     "csrcleaner": lambda client, clock: CSRCleanerController(client, clock=clock),
+    "persistentvolume-binder": lambda client, clock: PersistentVolumeBinderController(
+        client, clock=clock),
+    "pvc-protection": lambda client, clock: PVCProtectionController(client, clock=clock),
 }
 SIGNING = "csrsigning"
 """Runs only with the cluster CA (``cluster_signing``), as kube-controller-manager's
 ``csrsigning`` needs ``--cluster-signing-cert-file`` and ``-key-file``."""
 SERVICE_LB = "servicelb"
 """The cloud-controller role for LoadBalancer Services: addresses of ``lb_pool``."""
+LOCAL_PATH = "local-path-provisioner"
+"""Runs only where volume directories can live (``local_path_root``: the server's
+``<data dir>/volumes``), as k3s runs its local-path provisioner."""
 
 
 def build_controllers(client: Client, selection: Sequence[str] = ("*",), *,
                       clock: Clock | None = None,
                       cluster_signing: ClusterSigning | None = None,
-                      lb_pool: str = DEFAULT_LB_POOL) -> list[QueueController]:
+                      lb_pool: str = DEFAULT_LB_POOL,
+                      local_path_root: Path | None = None) -> list[QueueController]:
     """The controllers named by ``selection`` in registry order."""
-    unknown = [s.lstrip("-") for s in selection
-               if s.lstrip("-") not in (*CONTROLLERS, SIGNING, SERVICE_LB, "*")]
+    known = (*CONTROLLERS, SIGNING, SERVICE_LB, LOCAL_PATH)
+    unknown = [s.lstrip("-") for s in selection if s.lstrip("-") not in (*known, "*")]
     if unknown:
         raise ValueError(f"unknown controllers: {', '.join(unknown)}; "
-                         f"known: {', '.join([*CONTROLLERS, SIGNING, SERVICE_LB])}")
+                         f"known: {', '.join(known)}")
     disabled = {s[1:] for s in selection if s.startswith("-")}
-    wanted = {*CONTROLLERS, SIGNING, SERVICE_LB} if "*" in selection else {
+    wanted = set(known) if "*" in selection else {
         s for s in selection if not s.startswith("-")}
     wanted -= disabled
     controllers = [factory(client, clock) for name, factory in CONTROLLERS.items()
@@ -84,4 +97,6 @@ def build_controllers(client: Client, selection: Sequence[str] = ("*",), *,
         controllers.append(CSRSigningController(client, cluster_signing, clock=clock))
     if SERVICE_LB in wanted:
         controllers.append(ServiceLBController(client, pool=lb_pool, clock=clock))
+    if LOCAL_PATH in wanted and local_path_root is not None:
+        controllers.append(LocalPathProvisioner(client, root=local_path_root, clock=clock))
     return controllers

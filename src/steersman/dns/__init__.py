@@ -16,6 +16,7 @@ from steersman.dns.clusterdns import (
     ClusterDNS,
     DNSConfig,
     DNSListenError,
+    dns_endpoint_ip,
     dns_service_ip,
     kube_dns_service,
 )
@@ -24,5 +25,5 @@ from steersman.dns.server import DNSServer, Resolver
 from steersman.dns.zone import Zone
 
 __all__ = ["ClusterDNS", "DNSConfig", "DNSListenError", "DNSServer", "Forwarder", "Resolver",
-           "Upstream", "Zone", "dns_service_ip", "kube_dns_service", "parse_upstream",
-           "resolv_conf_upstreams"]
+           "Upstream", "Zone", "dns_endpoint_ip", "dns_service_ip", "kube_dns_service",
+           "parse_upstream", "resolv_conf_upstreams"]

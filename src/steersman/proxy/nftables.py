@@ -15,14 +15,22 @@ The table (``ip steersman-<node>``) holds:
   verdict map of endpoint chains; each endpoint chain refreshes its affinity set and DNATs;
 * ``filter-prerouting`` / ``filter-output`` (priority -110, before DNAT): drop
   load-balancer traffic from outside ``loadBalancerSourceRanges``, reject traffic to a
-  Service without endpoints.
+  Service without endpoints;
+* ``nat-postrouting`` (srcnat): **hairpin** masquerade of DNAT'd traffic whose source and
+  endpoint share a /24 of the pod range :data:`POD_RANGE` (one node bridge). The endpoint
+  would answer its neighbour straight over the bridge, past the host's conntrack, and the
+  client would get a reply from the pod IP instead of the ClusterIP; sourced from the
+  bridge's gateway, the reply comes back through the host and is translated. (kube-proxy relies on
+  ``br_netfilter`` for that instead, a machine-wide switch.) Nothing else is masqueraded:
+  the destination is always a pod of this machine.
 
-No masquerading and no routes: the caller's pod network decides how packets travel.
+No routes: the caller's pod network decides how packets travel.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,6 +50,10 @@ table ip {table} {{
     type nat hook output priority -100; policy accept;
     jump services
   }}
+  chain nat-postrouting {{
+    type nat hook postrouting priority 100; policy accept;
+    jump hairpin
+  }}
   chain filter-prerouting {{
     type filter hook prerouting priority -110; policy accept;
     jump firewall
@@ -51,6 +63,12 @@ table ip {table} {{
     jump firewall
   }}
 """
+
+
+# Bridge pod networking's range, a /24 per node bridge (steersman.kubelet.network.cni, which
+# this layer may not import): endpoints elsewhere (cluster DNS on a host address, the API
+# server) are never reached over a bridge, so never hairpinned.
+POD_RANGE = ipaddress.IPv4Network("10.42.0.0/16")
 
 
 class NftError(RuntimeError):
@@ -85,6 +103,7 @@ def render_ruleset(table: str, proxy_table: ProxyTable) -> str:
     lines = [_HEADER.format(table=table)]
     lines.append(_chain("services", services))
     lines.append(_chain("firewall", firewall))
+    lines.append(_chain("hairpin", _hairpin_rules(proxy_table)))
     for chain, route in chains.items():
         lines.extend(_route_chains(chain, route))
     lines.append("}\n")
@@ -116,6 +135,21 @@ def _firewall_rules(frontend: Frontend, route: Route) -> list[str]:
         reset = "tcp reset" if frontend.protocol == "TCP" else "icmp type port-unreachable"
         rules.append(f"{_match(frontend)} reject with {reset}")
     return rules
+
+
+def _hairpin_rules(proxy_table: ProxyTable) -> list[str]:
+    subnets = sorted({ipaddress.IPv4Network(f"{endpoint.ip}/24", strict=False)
+                      for route in proxy_table.routes.values() for endpoint in route.endpoints
+                      if _in_pod_range(endpoint.ip)})
+    return [f"ct status dnat ip saddr {subnet} ip daddr {subnet} masquerade"
+            for subnet in subnets]
+
+
+def _in_pod_range(text: str) -> bool:
+    try:
+        return ipaddress.IPv4Address(text) in POD_RANGE
+    except ValueError:
+        return False
 
 
 def _route_chains(chain: str, route: Route) -> list[str]:

@@ -11,6 +11,9 @@
   skips the write when the newest copy of the pod (``current_pod``, the informer cache)
   already carries the same condition and nomination, so a parked pod retried again and
   again does not rewrite its status each time;
+* ``select_node`` (the VolumeBinding plugin's PreBind) merge-patches a claim's
+  ``volume.kubernetes.io/selected-node`` annotation, with the claim's resourceVersion, so a
+  claim bound meanwhile is not annotated after the fact (409, retried by the loop);
 * ``delete_victim`` marks the victim ``DisruptionTarget=True`` (reason
   ``PreemptionByScheduler``, naming the preemptor), then deletes it with a UID
   precondition, so a re-created pod of the same name is never hit; a victim already gone is
@@ -28,7 +31,8 @@ from typing import Any
 
 from steersman.api.errors import StatusError
 from steersman.api.meta import now_rfc3339
-from steersman.client import PODS, Client, PatchType
+from steersman.api.volumes import SELECTED_NODE
+from steersman.client import PODS, PVCS, Client, PatchType
 
 Pod = Mapping[str, Any]
 Object = dict[str, Any]
@@ -66,6 +70,14 @@ class ClientBinder:
         if nominated_node_name is not None:
             status["nominatedNodeName"] = nominated_node_name
         await self._patch_status(pod, status)
+
+    async def select_node(self, claim: Pod, node_name: str) -> None:
+        meta = claim.get("metadata") or {}
+        patch = {"metadata": {"annotations": {SELECTED_NODE: node_name},
+                              "resourceVersion": meta.get("resourceVersion")}}
+        async with self._slots:
+            await self._client.patch(PVCS, str(meta.get("name")), patch,
+                                     namespace=_namespace(claim))
 
     async def delete_victim(self, victim: Pod, *, preemptor: Pod, node_name: str) -> None:
         message = (f"{self._scheduler_name}: preempting to accommodate a higher priority pod "

@@ -11,7 +11,8 @@ Upstream's ``internal/cache``. Contract:
   runs without awaiting, so nothing can change the cache under it; the snapshot is therefore
   a view, not a copy. Its node list is rebuilt only when the set of nodes changed (a
   generation number), and preemption clones just the NodeInfos it experiments on.
-* Namespaces (for ``namespaceSelector``) and PodDisruptionBudgets are kept here too, as the
+* Namespaces (for ``namespaceSelector``), PodDisruptionBudgets, PersistentVolumeClaims
+  (by ``namespace/name``), PersistentVolumes and StorageClasses are kept here too, as the
   plugins' read-only view of the cluster.
 """
 
@@ -50,6 +51,9 @@ class SchedulerCache:
         self._affinity_pods: dict[str, PodInfo] = {}
         self.namespaces: dict[str, Mapping[str, str]] = {}
         self.budgets: dict[str, Mapping[str, Any]] = {}
+        self.claims: dict[str, Mapping[str, Any]] = {}
+        self.volumes: dict[str, Mapping[str, Any]] = {}
+        self.storage_classes: dict[str, Mapping[str, Any]] = {}
         self._snapshot = ClusterSnapshot(self)
 
     # Nodes -------------------------------------------------------------------------------
@@ -222,3 +226,12 @@ class ClusterSnapshot:
 
     def disruption_budgets(self) -> Sequence[Mapping[str, Any]]:
         return list(self._cache.budgets.values())
+
+    def claim(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        return self._cache.claims.get(f"{namespace}/{name}")
+
+    def persistent_volume(self, name: str) -> Mapping[str, Any] | None:
+        return self._cache.volumes.get(name)
+
+    def storage_class(self, name: str) -> Mapping[str, Any] | None:
+        return self._cache.storage_classes.get(name)

@@ -35,6 +35,7 @@ from steersman.scheduler.schedule_one import Algorithm, ScheduleResult
 log = logging.getLogger(__name__)
 FLUSH_INTERVAL = 1.0
 POD_AFFINITY_PLUGINS = frozenset({"InterPodAffinity", "PodTopologySpread"})
+VOLUME_PLUGINS = frozenset({"VolumeBinding"})
 Pod = Mapping[str, Any]
 
 
@@ -56,6 +57,14 @@ class Binder(Protocol):
         ...
 
 
+class ClaimWriter(Protocol):
+    """The VolumeBinding plugin's one write (implemented by :class:`~.binder.ClientBinder`)."""
+
+    async def select_node(self, claim: Pod, node_name: str) -> None:
+        """Annotate the claim with ``volume.kubernetes.io/selected-node: node_name``."""
+        ...
+
+
 class EventRecorder(Protocol):
     """Records a core/v1 Event; must not block (implementations buffer and send later)."""
 
@@ -63,10 +72,11 @@ class EventRecorder(Protocol):
 
 
 class _Handle:
-    """The framework handle plugins see: run filters (preemption) and bind."""
+    """The framework handle plugins see: run filters (preemption), annotate claims, bind."""
 
-    def __init__(self, binder: Binder) -> None:
+    def __init__(self, binder: Binder, claims: ClaimWriter | None) -> None:
         self._binder = binder
+        self._claims = claims
         self.framework: Framework | None = None
 
     def run_filters(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Any:
@@ -76,18 +86,24 @@ class _Handle:
     async def bind(self, pod: Pod, node_name: str) -> None:
         await self._binder.bind(pod, node_name)
 
+    async def select_node(self, claim: Pod, node_name: str) -> None:
+        if self._claims is None:
+            raise RuntimeError("this scheduler was built without a claim writer: it cannot "
+                               "provision volumes that wait for their first consumer")
+        await self._claims.select_node(claim, node_name)
+
 
 class Scheduler:
     """One scheduler profile's loop. Feed it events; ``await run()``."""
 
     def __init__(self, *, binder: Binder, recorder: EventRecorder,
                  profile: Profile | None = None, clock: Clock | None = None, seed: int = 0,
-                 assumed_ttl: float | None = None) -> None:
+                 assumed_ttl: float | None = None, claims: ClaimWriter | None = None) -> None:
         self.profile = profile or default_profile()
         self.clock: Clock = clock or MonotonicClock()
         self.binder = binder
         self.recorder = recorder
-        handle = _Handle(binder)
+        handle = _Handle(binder, claims)
         self.framework = handle.framework = build_framework(self.profile, handle)
         self.cache = SchedulerCache(assumed_ttl=assumed_ttl)
         self.queue = SchedulingQueue(sort_key=self.framework.queue_sort.sort_key,
@@ -152,6 +168,31 @@ class Scheduler:
     def on_pdb_delete(self, pdb: Pod) -> None:
         meta = pdb.get("metadata") or {}
         self.cache.budgets.pop(f"{meta.get('namespace')}/{meta.get('name')}", None)
+
+    def on_claim_update(self, claim: Pod) -> None:
+        meta = claim.get("metadata") or {}
+        self.cache.claims[f"{meta.get('namespace')}/{meta.get('name')}"] = claim
+        self.queue.move_all(plugins=VOLUME_PLUGINS)
+
+    def on_claim_delete(self, claim: Pod) -> None:
+        meta = claim.get("metadata") or {}
+        self.cache.claims.pop(f"{meta.get('namespace')}/{meta.get('name')}", None)
+
+    def on_volume_update(self, volume: Pod) -> None:
+        self.cache.volumes[str((volume.get("metadata") or {}).get("name"))] = volume
+        self.queue.move_all(plugins=VOLUME_PLUGINS)
+
+    def on_volume_delete(self, volume: Pod) -> None:
+        self.cache.volumes.pop(str((volume.get("metadata") or {}).get("name")), None)
+
+    def on_storage_class_update(self, storage_class: Pod) -> None:
+        name = str((storage_class.get("metadata") or {}).get("name"))
+        self.cache.storage_classes[name] = storage_class
+        self.queue.move_all(plugins=VOLUME_PLUGINS)
+
+    def on_storage_class_delete(self, storage_class: Pod) -> None:
+        self.cache.storage_classes.pop(str((storage_class.get("metadata") or {}).get("name")),
+                                       None)
 
     def _responsible(self, info: PodInfo) -> bool:
         return info.scheduler_name == self.profile.scheduler_name
@@ -242,7 +283,9 @@ class Scheduler:
 
     async def _bind(self, state: CycleState, queued: QueuedPod, node_name: str) -> None:
         pod = queued.info
-        status = await self.framework.run_bind(state, pod, node_name)
+        status = await self.framework.run_pre_bind(state, pod, node_name)
+        if status.is_success:
+            status = await self.framework.run_bind(state, pod, node_name)
         if status.is_success:
             self.cache.finish_binding(pod.uid, now=self.clock.now())
             self.recorder.event(pod.pod, "Normal", "Scheduled",

@@ -4,8 +4,8 @@
 to the API through :mod:`steersman.client`, as kube-scheduler's ``app`` does:
 
 * informers on pods (all of them: pending pods feed the queue, assigned ones the cache),
-  nodes, namespaces and PodDisruptionBudgets, through the filtering adapters of
-  :mod:`.informer_handlers`;
+  nodes, namespaces, PodDisruptionBudgets, PersistentVolumeClaims, PersistentVolumes and
+  StorageClasses, through the filtering adapters of :mod:`.informer_handlers`;
 * :class:`~.binder.ClientBinder` for bindings, conditions and preemption (at most
   ``max_binds_in_flight`` requests at a time, while the loop keeps scheduling on its
   assumed cache) and :class:`~.recorder.ClientEventRecorder` for events;
@@ -21,8 +21,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
+from typing import Any
 
-from steersman.client import NAMESPACES, NODES, PDBS, PODS, Client, Informer
+from steersman.client import (
+    NAMESPACES,
+    NODES,
+    PDBS,
+    PODS,
+    PVCS,
+    PVS,
+    STORAGECLASSES,
+    Client,
+    Informer,
+    Resource,
+)
 from steersman.client.leaderelection import ElectionSettings, run_elected
 from steersman.scheduler.binder import DEFAULT_MAX_IN_FLIGHT, ClientBinder
 from steersman.scheduler.informer_handlers import NodeEvents, PodEvents
@@ -31,6 +44,7 @@ from steersman.scheduler.recorder import ClientEventRecorder
 from steersman.scheduler.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
+Object = dict[str, Any]
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
 
 
@@ -65,7 +79,7 @@ class SchedulerService:
                               current_pod=pods.indexer.get,
                               max_in_flight=self._max_binds_in_flight)
         scheduler = self.scheduler = Scheduler(
-            binder=binder, recorder=self.recorder, seed=self._seed,
+            binder=binder, recorder=self.recorder, seed=self._seed, claims=binder,
             profile=default_profile(scheduler_name=self._scheduler_name))
         informers = [pods, *self._other_informers(scheduler)]
         _connect(pods, PodEvents(scheduler))
@@ -94,7 +108,26 @@ class SchedulerService:
             on_add=scheduler.on_pdb_update,
             on_update=lambda _old, new: scheduler.on_pdb_update(new),
             on_delete=scheduler.on_pdb_delete)
-        return [nodes, namespaces, budgets]
+        return [nodes, namespaces, budgets, *_volume_informers(self._client, scheduler)]
+
+
+def _volume_informers(client: Client, scheduler: Scheduler) -> list[Informer]:
+    """Claims, volumes and classes for the VolumeBinding plugin."""
+    handlers: list[tuple[Resource, Callable[[Object], None], Callable[[Object], None]]] = [
+        (PVCS, scheduler.on_claim_update, scheduler.on_claim_delete),
+        (PVS, scheduler.on_volume_update, scheduler.on_volume_delete),
+        (STORAGECLASSES, scheduler.on_storage_class_update, scheduler.on_storage_class_delete)]
+    informers = []
+    for resource, on_update, on_delete in handlers:
+        informer = Informer(client, resource)
+        informer.add_handlers(on_add=on_update, on_update=_newest(on_update),
+                              on_delete=on_delete)
+        informers.append(informer)
+    return informers
+
+
+def _newest(handler: Callable[[Object], None]) -> Callable[[Object, Object], None]:
+    return lambda _old, new: handler(new)
 
 
 def _connect(informer: Informer, events: PodEvents | NodeEvents) -> None:

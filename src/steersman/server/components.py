@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
+import os
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from steersman.controllers.registry import build_controllers
 from steersman.controllers.servicelb import DEFAULT_LB_POOL
 from steersman.dns import ClusterDNS, DNSConfig, DNSListenError
 from steersman.ingress import IngressConfig, IngressController
+from steersman.kubelet.network import NetworkError, links
 from steersman.scheduler.service import SchedulerService, scheduler_election
 
 log = logging.getLogger(__name__)
@@ -34,7 +37,8 @@ class Components:
                  cluster_signing: ClusterSigning | None = None,
                  lb_pool: str = DEFAULT_LB_POOL,
                  ingress: IngressConfig | None = None,
-                 dns: DNSConfig | None = None) -> None:
+                 dns: DNSConfig | None = None,
+                 local_path_root: Path | None = None) -> None:
         self._kubeconfig = kubeconfig
         self._controllers = tuple(controllers)
         self._leader_elect = leader_elect
@@ -43,9 +47,11 @@ class Components:
         self._dns = dns
         self.dns: ClusterDNS | None = None
         self.dns_error = ""
+        self._dns_address = ""  # what _add_dns_address put on lo, to take away on stop
         self.ingress: IngressController | None = None
         self._cluster_signing = cluster_signing
         self._lb_pool = lb_pool
+        self._local_path_root = local_path_root
         self._clients: list[Client] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.controller_manager: ControllerManager | None = None
@@ -63,7 +69,8 @@ class Components:
             self.controller_manager = ControllerManager(
                 client, build_controllers(client, self._controllers,
                                           cluster_signing=self._cluster_signing,
-                                          lb_pool=self._lb_pool),
+                                          lb_pool=self._lb_pool,
+                                          local_path_root=self._local_path_root),
                 election=controller_manager_election(enabled=self._leader_elect))
             self._spawn(self.controller_manager.run(), "controller-manager")
         if self._scheduler:
@@ -87,12 +94,35 @@ class Components:
         # servers) share the address; the server runs on and says why DNS is off.
         dns = ClusterDNS(self._client("steersman-dns"), config)
         try:
+            if config.endpoint:
+                await self._add_dns_address(config.listen_address)
             await dns.start()
         except DNSListenError as err:
             self.dns_error = str(err)
             log.info("%s", err)  # the CLI prints it among the start-up lines
+            await self._remove_dns_address()
             return
         self.dns = dns
+
+    async def _add_dns_address(self, address: str) -> None:
+        """As kube-dns's endpoint (bridge networking) cluster DNS listens on an address of
+        this machine that pods reach only through the ClusterIP's DNAT: put it on ``lo``."""
+        if ipaddress.ip_address(address).is_loopback:
+            return
+        if os.geteuid() != 0:
+            raise DNSListenError(f"cluster DNS is off: listening on {address} for bridge "
+                                 "networking needs root; or turn DNS off with --no-dns")
+        try:
+            if await links.add_local_address(address):
+                self._dns_address = address
+        except NetworkError as err:
+            raise DNSListenError(f"cluster DNS is off: {err}") from err
+
+    async def _remove_dns_address(self) -> None:
+        if self._dns_address:
+            with contextlib.suppress(NetworkError):
+                await links.delete_local_address(self._dns_address)
+            self._dns_address = ""
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coroutine, name=name)
@@ -109,6 +139,7 @@ class Components:
             await self.ingress.stop()
         if self.dns is not None:
             await self.dns.stop()
+        await self._remove_dns_address()
         for client in self._clients:
             await client.close()
         self._clients.clear()

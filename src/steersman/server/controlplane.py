@@ -45,12 +45,16 @@ from steersman.apiserver.pki import (
 from steersman.apiserver.priority_admission import PriorityAdmission
 from steersman.apiserver.service_account_tokens import ServiceAccountTokens
 from steersman.apiserver.serviceaccount_admission import ServiceAccountDefaults
+from steersman.apiserver.storageclass_admission import (
+    DefaultStorageClass,
+    StorageObjectInUseProtection,
+)
 from steersman.apiserver.tokenrequest import registry_lookup
 from steersman.apiserver.tolerations_admission import DefaultTolerationSeconds
 from steersman.apiserver.watchcache import WatchCache
 from steersman.controllers.certificates import ClusterSigning
 from steersman.controllers.servicelb import DEFAULT_LB_POOL
-from steersman.dns import DNSConfig, dns_service_ip
+from steersman.dns import DNSConfig, dns_endpoint_ip, dns_service_ip
 from steersman.ingress import IngressConfig
 from steersman.server.components import Components
 from steersman.store import open_store
@@ -134,7 +138,8 @@ class ControlPlane:
                                      scheduler=config.scheduler,
                                      cluster_signing=self._cluster_signing(),
                                      lb_pool=config.lb_pool,
-                                     ingress=config.ingress, dns=_dns(config))
+                                     ingress=config.ingress, dns=_dns(config),
+                                     local_path_root=config.data_dir / "volumes")
         await self.components.start()
 
     async def _build_api(self) -> APIServer:
@@ -151,6 +156,8 @@ class ControlPlane:
         registry.admission = [NamespaceLifecycle(registry, resources), allocator,
                               ServiceAccountDefaults(), DefaultTolerationSeconds(),
                               PriorityAdmission(registry, resources),
+                              DefaultStorageClass(registry, resources),
+                              StorageObjectInUseProtection(),
                               CustomResourceAdmission(registry, self._crds.info)]
         self._crds.start()
         await ensure_builtin_objects(
@@ -239,10 +246,17 @@ class ControlPlane:
 
 
 def _dns(config: ServerConfig) -> DNSConfig | None:
-    """Cluster DNS at the kube-dns address of this server's service range."""
+    """Cluster DNS at the kube-dns address of this server's service range: on that address
+    itself in a loopback range (host networking), else (bridge networking, 10.43.0.0/16)
+    as kube-dns's endpoint at the range's ``.53``, which node proxies DNAT the ClusterIP to
+    (docs/networking.md says why)."""
     if config.dns is None:
         return None
-    return replace(config.dns, service_ip=dns_service_ip(config.service_cidr))
+    service_ip = dns_service_ip(config.service_cidr)
+    if ipaddress.ip_address(service_ip).is_loopback:
+        return replace(config.dns, service_ip=service_ip)
+    return replace(config.dns, service_ip=service_ip, endpoint=True,
+                   address=config.dns.address or dns_endpoint_ip(config.service_cidr))
 
 
 def _check_insecure(config: ServerConfig) -> None:

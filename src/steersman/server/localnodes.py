@@ -16,6 +16,8 @@ clients that CA signed: the API server's kubelet-client certificate.
 With ``network_mode="bridge"`` (root) each node gets its own pod bridge and /24 of
 10.42.0.0/16 — ``10.42.<n>.0/24`` for consecutive ``n`` from a hash of the cluster name, so
 the nodes of one cluster never share one — and the node's address is its bridge's ``.1``.
+Pods with their own namespace then get a resolv.conf naming ``cluster_dns`` (the kube-dns
+ClusterIP in 10.43.0.0/16), which the nodes' nftables proxies DNAT to the cluster DNS.
 
 Each node also runs its service proxy (``proxy_mode``, userspace by default). The nodes share
 this machine's network namespace, so their userspace proxies share one listener pool: a
@@ -52,13 +54,14 @@ STOP_GRACE_CAP = 10.0
 class LocalNodes:
     def __init__(self, kubeconfig: Path, data_dir: Path, *, cluster: str, count: int,
                  runtime: str, proxy_mode: str = "userspace",
-                 network_mode: str = "host") -> None:
+                 network_mode: str = "host", cluster_dns: str = "") -> None:
         self._kubeconfig = kubeconfig
         self._data_dir = data_dir
         self._names = [f"{cluster}-node-{index}" for index in range(count)]
         self._runtime = runtime
         self._proxy_mode = proxy_mode
         self._network_mode = network_mode
+        self._cluster_dns = cluster_dns
         self._cluster = cluster
         self._listeners = ListenerPool()
         self._clients: list[Client] = []
@@ -82,6 +85,7 @@ class LocalNodes:
         directory = self._data_dir / "nodes" / name
         config = self._serving(AgentConfig(node_name=name, data_dir=directory,
                                            network_mode=self._network_mode,
+                                           cluster_dns=self._cluster_dns,
                                            pod_cidr=self._pod_cidr(name)))
         runtime = await RuntimeAdapter.open(
             new_runtime(self._runtime, state_dir=directory / "runtime"))

@@ -50,6 +50,12 @@ def test_ruleset_replaces_its_table_atomically() -> None:
     assert "udp dport 53 reject with icmp type port-unreachable" in text
     assert f"ip daddr {LB_IP} tcp dport 80 ip saddr != {{ 10.42.1.0/24 }} drop" in text
     assert "flags dynamic,timeout; timeout 60s;" in text and "update @" in text
+    # Hairpin: only DNAT'd traffic between neighbours of one /24 is masqueraded.
+    assert "ct status dnat ip saddr 10.42.2.0/24 ip daddr 10.42.2.0/24 masquerade" in text
+    assert text.count("masquerade") == 1
+    outside = ProxyTable({Frontend("UDP", "10.43.0.10", 53): route(
+        "d", "cluster-ip", Endpoint("10.43.0.53", 53), protocol="UDP")})
+    assert "masquerade" not in render_ruleset("steersman-n1", outside)
     assert table_name("node.a/b c") == "steersman-node-a-b-c"
 
 

@@ -57,6 +57,7 @@ from steersman.api.strategies.services import (
     ServiceStrategy,
     patch_allocated_values,
 )
+from steersman.api.strategies.storage import StorageClassStrategy
 from steersman.api.strategies.workloads import (
     DaemonSetStrategy,
     DeploymentStrategy,
@@ -97,6 +98,7 @@ _REGISTRY: dict[tuple[str, str], Strategy] = {
     ("coordination.k8s.io", "Lease"): LeaseStrategy(),
     ("certificates.k8s.io", "CertificateSigningRequest"): CertificateSigningRequestStrategy(),
     ("scheduling.k8s.io", "PriorityClass"): PriorityClassStrategy(),
+    ("storage.k8s.io", "StorageClass"): StorageClassStrategy(),
     (_NETWORKING, "Ingress"): IngressStrategy(),
     (_NETWORKING, "IngressClass"): IngressClassStrategy(),
     (_NETWORKING, "NetworkPolicy"): NetworkPolicyStrategy(),

@@ -294,8 +294,8 @@ def _validate_handler(
     if kind in ("httpGet", "tcpSocket"):
         errs += check_port_num_or_name(f"{path}.{kind}.port", action.get("port", ""))
     if kind == "grpc":
-        errs += [invalid(f"{path}.grpc.port", action.get("port"), m)
-                 for m in is_port_number(action.get("port"))]
+        errs += [invalid(f"{path}.grpc.port", action.get("port", 0), m)
+                 for m in is_port_number(action.get("port", 0))]
     if kind == "httpGet":
         errs += one_of(f"{path}.httpGet.scheme", action.get("scheme"), ["HTTP", "HTTPS"])
     if kind == "sleep":

@@ -56,11 +56,21 @@ class AgentConfig:
     serving_key_file: Path | None = None
     client_ca_file: Path | None = None
     network_mode: str = "host"  # or "bridge": see steersman.kubelet.network
+    # The nameserver of the resolv.conf given to pods with their own network namespace
+    # (the kube-dns ClusterIP, kubelet's --cluster-dns); "": they get none (.resolv).
+    cluster_dns: str = ""
+    cluster_domain: str = "cluster.local"
 
     def __post_init__(self) -> None:
         if not 1 <= self.pods <= MAX_PODS:
             raise ValueError(f"--pods must be between 1 and {MAX_PODS}, got {self.pods}")
         _check_serving(self)
+        if self.cluster_dns:
+            try:
+                ipaddress.IPv4Address(self.cluster_dns)
+            except ValueError as err:
+                raise ValueError(f"--cluster-dns: {self.cluster_dns!r} is not an IPv4 "
+                                 "address") from err
         if self.network_mode not in NETWORK_MODES:
             raise ValueError(f"--network must be one of {', '.join(NETWORK_MODES)}, "
                              f"got {self.network_mode!r}")

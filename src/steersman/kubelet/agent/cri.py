@@ -61,6 +61,7 @@ class SandboxConfig:
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
     netns_path: str | None = None  # the pod's network namespace; None: the node's
+    resolv_conf_path: str | None = None  # bound at /etc/resolv.conf; None: the node's
 
 
 @dataclass(frozen=True)

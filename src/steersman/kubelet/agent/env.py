@@ -38,6 +38,8 @@ class EnvInputs:
     secrets: Mapping[str, Object] = field(default_factory=dict)
     services: tuple[Object, ...] = ()
     allocatable: Mapping[str, str] = field(default_factory=dict)
+    claims: Mapping[str, Object] = field(default_factory=dict)
+    persistent_volumes: Mapping[str, Object] = field(default_factory=dict)
 
 
 def referenced_names(pod: Object) -> tuple[set[str], set[str]]:

@@ -1,11 +1,12 @@
-"""Run a probe or lifecycle-hook handler: exec, httpGet, tcpSocket (and a hook's sleep).
+"""Run a probe or lifecycle-hook handler: exec, httpGet, tcpSocket, grpc (a hook's sleep).
 
 One function per kind, each answering an :class:`Outcome` (success and a message a user
 reads) rather than raising: a probe that times out or a port that refuses is an expected
 result. ``httpGet`` succeeds on 200 to 399 (``prober/http``); it and ``tcpSocket`` default
 their host to the pod IP; a named port is looked up in the container's ports. ``grpc``
-probes are not supported and say so in every result. HTTPS probes skip certificate
-verification, as the kubelet's do.
+checks the pod IP's ``port`` with the gRPC Health Checking Protocol
+(:mod:`steersman.kubelet.agent.grpc_health`). HTTPS probes skip certificate verification,
+as the kubelet's do.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import aiohttp
 
 from steersman.kubelet.agent.cri import Runtime
+from steersman.kubelet.agent.grpc_health import check_health
 
 Object = dict[str, Any]
 
@@ -47,6 +49,8 @@ async def run_handler(handler: Object, target: Target, *, timeout: float) -> Out
             return await asyncio.wait_for(_http(handler["httpGet"], target), timeout)
         if "tcpSocket" in handler:
             return await asyncio.wait_for(_tcp(handler["tcpSocket"], target), timeout)
+        if "grpc" in handler:
+            return await _grpc(handler["grpc"], target, timeout)
         if "sleep" in handler:
             await asyncio.sleep(float(handler["sleep"].get("seconds") or 0))
             return Outcome(True)
@@ -54,8 +58,6 @@ async def run_handler(handler: Object, target: Target, *, timeout: float) -> Out
         return Outcome(False, f"timed out after {timeout:g}s")
     except (OSError, aiohttp.ClientError, ValueError) as err:
         return Outcome(False, str(err) or type(err).__name__)
-    if "grpc" in handler:
-        return Outcome(False, "grpc probes are not supported by steersman")
     return Outcome(False, f"unsupported handler {sorted(handler)}")
 
 
@@ -100,3 +102,10 @@ async def _tcp(action: Object, target: Target) -> Outcome:
     writer.close()
     await writer.wait_closed()
     return Outcome(True)
+
+
+async def _grpc(action: Object, target: Target, timeout: float) -> Outcome:
+    # The deadline is the check's own: it says which step ran out of time, as upstream does.
+    result = await check_health(host=target.pod_ip, port=int(action["port"]),
+                                service=str(action.get("service") or ""), timeout=timeout)
+    return Outcome(result.healthy, result.message)

@@ -28,6 +28,7 @@ from steersman.kubelet.agent.downward import ContainerConfigError, PodAddresses
 from steersman.kubelet.agent.handlers import Target
 from steersman.kubelet.agent.nonroot import verify_run_as_non_root
 from steersman.kubelet.agent.relist import last_change
+from steersman.kubelet.agent.resolv import resolv_conf
 from steersman.kubelet.agent.sources import fetch_env_inputs
 from steersman.kubelet.agent.status import container_id
 from steersman.kubelet.agent.view import PodView
@@ -65,10 +66,23 @@ class PodRuntime:
             name=str(metadata["name"]), namespace=str(metadata["namespace"]), uid=self._uid,
             hostname=str((pod.get("spec") or {}).get("hostname") or metadata["name"]),
             pod_ip=self.pod_ip, log_directory=str(self._log_dir()), labels=pod_labels(pod),
-            annotations={POD_IP_ANNOTATION: self.pod_ip}, netns_path=attachment.netns_path)
+            annotations={POD_IP_ANNOTATION: self.pod_ip}, netns_path=attachment.netns_path,
+            resolv_conf_path=self._resolv_conf(pod))
         await self._ctx.runtime.run_pod_sandbox(config)
         self._volumes_at = float("-inf")
         return await self.view()
+
+    def _resolv_conf(self, pod: Object) -> str | None:
+        """The pod's resolv.conf (cluster DNS) in its directory, when the node has one."""
+        config = self._ctx.config
+        text = resolv_conf(pod, nameserver=config.cluster_dns,
+                           domain=config.cluster_domain) if config.cluster_dns else None
+        if text is None:
+            return None
+        path = self._ctx.volumes.pod_dir(self._uid) / "resolv.conf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return str(path)
 
     async def refresh_volumes(self, pod: Object) -> None:
         now = self._ctx.clock.now()

@@ -53,7 +53,8 @@ class RuntimeAdapter:
         return await self.service.run_sandbox(rt.PodSandboxConfig(
             name=config.name, namespace=config.namespace, uid=config.uid,
             attempt=config.attempt, hostname=config.hostname, labels=dict(config.labels),
-            annotations=dict(config.annotations), netns_path=config.netns_path))
+            annotations=dict(config.annotations), netns_path=config.netns_path,
+            resolv_conf_path=config.resolv_conf_path))
 
     async def stop_pod_sandbox(self, sandbox_id: str) -> None:
         try:

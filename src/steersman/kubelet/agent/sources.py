@@ -1,7 +1,8 @@
-"""What a pod's containers read from the API: ConfigMaps, Secrets, Services, tokens.
+"""What a pod's containers read from the API: ConfigMaps, Secrets, claims, Services, tokens.
 
-:func:`fetch_env_inputs` GETs the ConfigMaps and Secrets the pod refers to (a missing one
-is simply absent; the env and volume builders decide whether that is an error) and lists
+:func:`fetch_env_inputs` GETs the ConfigMaps, Secrets and PersistentVolumeClaims the pod
+refers to and the PersistentVolumes those claims are bound to (a missing one is simply
+absent; the env and volume builders decide whether that is an error) and lists
 the Services of the pod's namespace plus ``default/kubernetes`` for the service
 variables. :class:`TokenRequests` asks ``serviceaccounts/<name>/token`` for tokens bound
 to the pod and caches each until 80 % of its lifetime has passed (the kubelet's token
@@ -15,8 +16,11 @@ from typing import Any
 
 from steersman.api.errors import StatusError
 from steersman.api.meta import parse_time
+from steersman.api.volumes import claim_volume_names
 from steersman.client import (
     CONFIGMAPS,
+    PVCS,
+    PVS,
     SECRETS,
     SERVICEACCOUNTS,
     SERVICES,
@@ -39,6 +43,11 @@ async def fetch_env_inputs(reads: CachedReads, pod: Object, addresses: PodAddres
                   if (o := await reads.get(CONFIGMAPS, namespace, n)) is not None}
     secrets = {n: o for n in secret_names
                if (o := await reads.get(SECRETS, namespace, n)) is not None}
+    claims = {n: o for _, n in claim_volume_names(pod)
+              if (o := await reads.get(PVCS, namespace, n)) is not None}
+    bound = {str(c["spec"]["volumeName"]) for c in claims.values()
+             if (c.get("spec") or {}).get("volumeName")}
+    volumes = {n: o for n in bound if (o := await reads.get(PVS, "", n)) is not None}
     services: list[Object] = []
     if (pod.get("spec") or {}).get("enableServiceLinks", True) is not False:
         services = await reads.services(namespace)
@@ -46,7 +55,8 @@ async def fetch_env_inputs(reads: CachedReads, pod: Object, addresses: PodAddres
         master = await reads.get(SERVICES, "default", "kubernetes")
         services += [master] if master is not None else []
     return EnvInputs(addresses=addresses, configmaps=configmaps, secrets=secrets,
-                     services=tuple(services), allocatable=allocatable)
+                     services=tuple(services), allocatable=allocatable, claims=claims,
+                     persistent_volumes=volumes)
 
 
 class CachedReads:

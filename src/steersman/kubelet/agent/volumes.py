@@ -1,6 +1,7 @@
 """A pod's volumes as host directories, and the mounts each container gets.
 
-Every volume lives at ``<pod dir>/volumes/<name>`` except hostPath, which is the host path:
+Every volume lives at ``<pod dir>/volumes/<name>`` except hostPath, which is the host path,
+and persistentVolumeClaim, which is the path of the claim's bound volume:
 
 * emptyDir — a directory; ``medium: Memory`` mounts a tmpfs (with ``sizeLimit``) when the
   agent runs as root and is a plain directory otherwise (the process runtime has no mount
@@ -9,6 +10,11 @@ Every volume lives at ``<pod dir>/volumes/<name>`` except hostPath, which is the
   :func:`~.atomic_writer.write_payload` with ``items``, ``defaultMode``/``mode`` and
   ``optional`` honoured; the worker calls :meth:`VolumeManager.setup` on every resync,
   so updates to the sources reach running containers within a resync period;
+* persistentVolumeClaim — the ``hostPath`` or ``local`` directory of the PersistentVolume
+  the claim is bound to (what the local-path provisioner makes), read through the API; a
+  claim that is missing or not bound yet keeps the pod ``ContainerCreating`` with the
+  reason in its message, retried every resync, as the kubelet waits for a volume to mount;
+  other volume kinds (nfs, csi, …) are refused with a clear message;
 * projected ``serviceAccountToken`` — a token from the TokenRequest API
   (:class:`TokenSource`), bound to the pod, refreshed at 80 % of its lifetime.
 
@@ -26,6 +32,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from steersman.api.volumes import local_path
 from steersman.kubelet.agent.atomic_writer import write_payload
 from steersman.kubelet.agent.cri import Mount
 from steersman.kubelet.agent.downward import (
@@ -38,6 +45,10 @@ from steersman.kubelet.agent.env import EnvInputs, configmap_data, secret_data
 Object = dict[str, Any]
 Payload = dict[str, tuple[bytes, int]]
 _DEFAULT_MODE = 0o644
+CONTAINER_CREATING = "ContainerCreating"
+_KNOWN_SOURCES = ("nfs", "csi", "iscsi", "fc", "rbd", "cephfs", "cinder", "flexVolume",
+                  "azureFile", "azureDisk", "gcePersistentDisk", "awsElasticBlockStore",
+                  "glusterfs", "vsphereVolume", "portworxVolume")
 
 
 class TokenSource(Protocol):
@@ -64,6 +75,9 @@ class VolumeManager:
             name = str(volume["name"])
             if "hostPath" in volume:
                 paths[name] = _host_path(volume["hostPath"])
+                continue
+            if "persistentVolumeClaim" in volume:
+                paths[name] = _claim_path(volume["persistentVolumeClaim"], inputs)
                 continue
             path = self.pod_dir(uid) / "volumes" / name
             payload = await self._payload(pod, volume, inputs)
@@ -185,6 +199,33 @@ def _empty_dir(path: Path, source: Object) -> None:
         command = ["mount", "-t", "tmpfs", *(["-o", options] if options else []),
                    "tmpfs", str(path)]
         subprocess.run(command, check=True, capture_output=True)
+
+
+def _claim_path(source: Object, inputs: EnvInputs) -> Path:
+    """The bound volume's directory; waits (ContainerCreating) while the claim is unbound."""
+    name = str(source.get("claimName"))
+    claim = inputs.claims.get(name)
+    if claim is None:
+        raise ContainerConfigError(f'persistentvolumeclaim "{name}" not found',
+                                   reason=CONTAINER_CREATING)
+    volume_name = str((claim.get("spec") or {}).get("volumeName") or "")
+    phase = str((claim.get("status") or {}).get("phase") or "Pending")
+    if not volume_name or phase != "Bound":
+        raise ContainerConfigError(f'waiting for persistentvolumeclaim "{name}" to be bound '
+                                   f"(phase {phase})", reason=CONTAINER_CREATING)
+    volume = inputs.persistent_volumes.get(volume_name)
+    if volume is None:
+        raise ContainerConfigError(f'persistentvolume "{volume_name}" of claim "{name}" not '
+                                   f"found", reason=CONTAINER_CREATING)
+    spec = volume.get("spec") or {}
+    if spec.get("hostPath"):
+        return _host_path(spec["hostPath"])
+    if spec.get("local"):
+        return _host_path({"path": local_path(volume), "type": "Directory"})
+    kinds = sorted(set(spec) & set(_KNOWN_SOURCES)) or ["(none)"]
+    raise ContainerConfigError(f'persistentvolume "{volume_name}": volume type {kinds[0]} '
+                               f"cannot be mounted here; steersman mounts hostPath and local "
+                               f"persistent volumes")
 
 
 def _host_path(source: Object) -> Path:

@@ -64,15 +64,40 @@ async def ensure_blackholes() -> None:
 
 
 async def remove_unused_blackholes() -> None:
-    """Remove our blackholes once no node /24 is routed inside the cluster range."""
+    """Remove our blackholes once no node /24 is routed inside the cluster range and no
+    address of the machine lies in either range (cluster DNS's, :func:`add_local_address`)."""
     routes = await _routes_within(CLUSTER_CIDR)
-    if any(not _is_ours(r) for r in routes):
+    if any(not _is_ours(r) for r in routes) or await _local_addresses_within_ranges():
         return
     for network in BLACKHOLED:
         for route in await _routes_within(network):
             if route.get("dst") == str(network) and _is_ours(route):
                 await _ignore_gone(ip("route", "del", "blackhole", str(network),
                                       "proto", ROUTE_PROTOCOL))
+
+
+async def _local_addresses_within_ranges() -> bool:
+    for network in BLACKHOLED:
+        out = await ip("-j", "route", "show", "table", "local", "root", str(network))
+        if json.loads(out or "[]"):
+            return True
+    return False
+
+
+async def add_local_address(address: str) -> bool:
+    """``address``/32 on the loopback device, after the blackholes (so that nothing else of
+    its range is ever routed out); False when the machine has it already (not ours)."""
+    if json.loads(await ip("-j", "addr", "show", "to", f"{address}/32") or "[]"):
+        return False
+    await ensure_blackholes()
+    await ip("addr", "add", f"{address}/32", "dev", "lo")
+    return True
+
+
+async def delete_local_address(address: str) -> None:
+    """Undo :func:`add_local_address`, and the blackholes too if nothing uses them now."""
+    await _ignore_gone(ip("addr", "del", f"{address}/32", "dev", "lo"))
+    await remove_unused_blackholes()
 
 
 async def ensure_bridge(name: str, subnet: ipaddress.IPv4Network) -> None:

@@ -20,6 +20,10 @@ goes to the CRI log and its exit code to the state directory. What a container g
 * **network**: the host's, unless the sandbox names a network namespace (``netns_path``,
   bridge pod networking; root only): the supervisor joins it before it starts the
   command, and ``exec`` runs through ``nsenter --net``.
+* **resolv.conf**: a sandbox's ``resolv_conf_path`` (the cluster DNS of a bridge pod;
+  root only) is bound over ``/etc/resolv.conf`` in a mount namespace the supervisor makes
+  for the command (as ``ip netns exec`` does); ``exec`` does not enter it and sees the
+  host's file.
 * **resources**: not enforced (no cgroups, and ``RLIMIT_AS`` is not a memory limit), so
   an exceeded memory limit never reports ``OOMKilled``, and pids/cpu limits have no
   effect; ``update_container_resources`` only records the new values. ``version()``
@@ -67,6 +71,8 @@ class ProcessRuntime(StateBackedRuntime):
             raise Unsupported("joining a pod network namespace needs the agent to run as root")
         if netns and not os.path.exists(netns):  # noqa: ASYNC240 (a stat of /run/netns)
             raise CreateError(f"network namespace {netns} does not exist")
+        if record.config.resolv_conf_path and os.geteuid() != 0:
+            raise Unsupported("binding a pod's resolv.conf needs the agent to run as root")
 
     async def _create(self, record: ContainerRecord, sandbox: SandboxRecord) -> None:
         self._launch_spec(record, sandbox)
@@ -116,6 +122,7 @@ class ProcessRuntime(StateBackedRuntime):
             log_path=record.log_path,
             user=_effective_user(config.user),
             netns_path=sandbox.config.netns_path or "",
+            resolv_conf_path=sandbox.config.resolv_conf_path or "",
         )
 
     def _working_dir(self, config: ContainerConfig, sandbox: SandboxRecord) -> str:

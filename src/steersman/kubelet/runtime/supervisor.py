@@ -63,6 +63,8 @@ class LaunchSpec:
     # and the caller starts it and records its start.
     pid_file: str = ""
     netns_path: str = ""  # the pod's network namespace (bridge networking); "": the host's
+    # Bound over /etc/resolv.conf in a mount namespace of the workload's own (root); "": none.
+    resolv_conf_path: str = ""
 
 
 def main(argv: list[str]) -> int:
@@ -91,6 +93,8 @@ def _supervise(container_dir: Path, spec: LaunchSpec) -> int:
     try:
         if spec.netns_path:
             _enter_netns(spec.netns_path)
+        if spec.resolv_conf_path:
+            _bind_resolv_conf(spec.resolv_conf_path)
         proc, pipes = _spawn(spec)
     except OSError as error:
         message = f"{spec.argv[0]}: {error.strerror or error}"
@@ -152,6 +156,29 @@ def _enter_netns(path: str) -> None:
             raise OSError(errno, f"cannot join network namespace {path}: {os.strerror(errno)}")
     finally:
         os.close(fd)
+
+
+def _bind_resolv_conf(path: str) -> None:
+    """``path`` at /etc/resolv.conf for us and the workload only, as ``ip netns exec`` binds
+    /etc/netns/NAME/resolv.conf: a mount namespace of our own whose mounts the host never
+    sees (``MS_SLAVE``: the host's later mounts, emptyDir tmpfs included, still reach us)."""
+    import ctypes  # only here: only pods given a resolv.conf need it
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    clone_newns, ms_bind, ms_rec, ms_slave = 0x00020000, 4096, 16384, 1 << 19
+    _check(libc.unshare(clone_newns), "unshare(CLONE_NEWNS)")
+    _check(libc.mount(None, b"/", None, ms_rec | ms_slave, None), "mount --make-rslave /")
+    _check(libc.mount(path.encode(), b"/etc/resolv.conf", None, ms_bind, None),
+           f"bind {path} at /etc/resolv.conf")
+
+
+def _check(result: int, what: str) -> None:
+    """A libc call's result: -1 becomes an OSError naming what failed."""
+    import ctypes
+
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"cannot {what}: {os.strerror(errno)}")
 
 
 def _reap_until(pid: int) -> int:

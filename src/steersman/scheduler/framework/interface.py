@@ -5,7 +5,7 @@ needs; the runtime (:mod:`.runtime`) calls them in a fixed order:
 
 ``PreFilter`` (once per pod) → ``Filter`` (per node) → ``PostFilter`` (only when no node
 fits; preemption) → ``PreScore`` (once) → ``Score`` (once, over all feasible nodes) →
-normalise → ``Reserve`` → ``Bind`` (async, off the scheduling cycle).
+normalise → ``Reserve`` → ``PreBind`` → ``Bind`` (both async, off the scheduling cycle).
 
 Contract: expected outcomes are :class:`Status` values whose ``reasons`` are the words a
 user reads in the ``FailedScheduling`` event; exceptions are for bugs. Filter and score run
@@ -163,6 +163,14 @@ class Snapshot(Protocol):
         """PodDisruptionBudget objects, for preemption to respect."""
         ...
 
+    def claim(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        """A PersistentVolumeClaim, or ``None`` when the informer has not seen it."""
+        ...
+
+    def persistent_volume(self, name: str) -> Mapping[str, Any] | None: ...
+
+    def storage_class(self, name: str) -> Mapping[str, Any] | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class PreFilterResult:
@@ -181,6 +189,10 @@ class Handle(Protocol):
 
     async def bind(self, pod: Mapping[str, Any], node_name: str) -> None:
         """Write the binding through the injected API; raises on failure."""
+        ...
+
+    async def select_node(self, claim: Mapping[str, Any], node_name: str) -> None:
+        """Annotate a claim with ``volume.kubernetes.io/selected-node``; raises on failure."""
         ...
 
 
@@ -273,6 +285,16 @@ class ReservePlugin(Protocol):
 
     def unreserve(self, state: CycleState, pod: PodInfo, node_name: str) -> None:
         """Undo :meth:`reserve`; must be idempotent."""
+        ...
+
+
+@runtime_checkable
+class PreBindPlugin(Protocol):
+    name: str
+
+    async def pre_bind(self, state: CycleState, pod: PodInfo, node_name: str) -> Status:
+        """Writes that must precede the binding (a claim's selected node); a failure
+        unreserves the pod and retries it with back-off."""
         ...
 
 

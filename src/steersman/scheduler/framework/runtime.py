@@ -29,6 +29,7 @@ from steersman.scheduler.framework.interface import (
     FilterPlugin,
     PostFilterPlugin,
     PostFilterResult,
+    PreBindPlugin,
     PreFilterPlugin,
     PreFilterResult,
     PreScorePlugin,
@@ -90,6 +91,7 @@ class Framework:
                                        p if isinstance(p, ScoreNormalizer) else None)
                         for p in _all(plugins, ScorePlugin)]
         self.reserves = _all(plugins, ReservePlugin)
+        self.pre_binders = _all(plugins, PreBindPlugin)
         self.binders = _all(plugins, BindPlugin)
 
     def run_pre_filter(self, state: CycleState, pod: PodInfo
@@ -221,6 +223,13 @@ class Framework:
                    node_name: str) -> None:
         for plugin in reversed(list(plugins)):
             plugin.unreserve(state, pod, node_name)
+
+    async def run_pre_bind(self, state: CycleState, pod: PodInfo, node_name: str) -> Status:
+        for plugin in self.pre_binders:
+            status = await plugin.pre_bind(state, pod, node_name)
+            if not status.is_success and status.code is not Code.SKIP:
+                return _attributed(status, plugin.name)
+        return SUCCESS
 
     async def run_bind(self, state: CycleState, pod: PodInfo, node_name: str) -> Status:
         for plugin in self.binders:

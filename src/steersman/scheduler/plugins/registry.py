@@ -28,6 +28,7 @@ from steersman.scheduler.plugins import (
     pod_topology_spread,
     queue_sort,
     taint_toleration,
+    volume_binding,
 )
 
 PluginFactory = Callable[[Mapping[str, Any], Handle], Any]
@@ -41,6 +42,7 @@ REGISTRY: Mapping[str, PluginFactory] = {
     node_affinity.NAME: node_affinity.new,
     node_ports.NAME: node_ports.new,
     node_resources.NAME: node_resources.new_fit,
+    volume_binding.NAME: volume_binding.new,
     pod_topology_spread.NAME: pod_topology_spread.new,
     inter_pod_affinity.NAME: inter_pod_affinity.new,
     default_preemption.NAME: default_preemption.new,
@@ -51,7 +53,8 @@ REGISTRY: Mapping[str, PluginFactory] = {
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
     queue_sort.NAME, node_unschedulable.NAME, node_name.NAME, taint_toleration.NAME,
-    node_affinity.NAME, node_ports.NAME, node_resources.NAME, pod_topology_spread.NAME,
+    node_affinity.NAME, node_ports.NAME, node_resources.NAME, volume_binding.NAME,
+    pod_topology_spread.NAME,
     inter_pod_affinity.NAME, default_preemption.NAME, node_resources.BALANCED_ALLOCATION,
     image_locality.NAME, default_binder.NAME,
 )

@@ -105,5 +105,5 @@ def test_role_binding_role_ref_is_immutable() -> None:
 
 
 def test_kinds_without_rules_get_no_strategy() -> None:
-    assert isinstance(strategy_for("storage.k8s.io", "StorageClass"), NoStrategy)
+    assert isinstance(strategy_for("storage.k8s.io", "CSIDriver"), NoStrategy)
     assert not isinstance(strategy_for("apps", "Deployment"), NoStrategy)

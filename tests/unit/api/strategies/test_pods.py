@@ -135,6 +135,12 @@ def test_qos_class(resources: list[dict[str, Any]], expected: str) -> None:
                                               "tcpSocket": {"port": 80}})]},
      ["spec.containers[0].livenessProbe.tcpSocket: Forbidden: "
       "may not specify more than 1 handler type"]),
+    ({"containers": [container(readinessProbe={"grpc": {"service": "shop.Cart"}})]},
+     ["spec.containers[0].readinessProbe.grpc.port: Invalid value: 0: "
+      "must be between 1 and 65535, inclusive"]),
+    ({"containers": [container(livenessProbe={"grpc": {"port": 65536}})]},
+     ["spec.containers[0].livenessProbe.grpc.port: Invalid value: 65536: "
+      "must be between 1 and 65535, inclusive"]),
 ])
 def test_pod_validation_messages(spec: dict[str, Any], expected: list[str]) -> None:
     assert causes("", {"kind": "Pod", "metadata": {"name": "p"}, "spec": spec}) == expected

@@ -94,3 +94,30 @@ async def test_secret_downward_projected_empty_dir_and_host_path(tmp_path: Path)
         ("/etc/creds", str(paths["s"]), True), ("/work", str(paths["scratch"] / "sub"), False)]
     manager.teardown("uid-1")
     assert not (tmp_path / "pods" / "uid-1").exists() and host.is_dir()
+
+
+def claim_inputs(claim: dict[str, Any] | None, volume: dict[str, Any] | None) -> EnvInputs:
+    return EnvInputs(addresses=ADDRESSES, claims={"data": claim} if claim else {},
+                     persistent_volumes={"pv-1": volume} if volume else {})
+
+
+async def test_claim_volume_is_its_bound_volumes_directory(tmp_path: Path) -> None:
+    manager = VolumeManager(tmp_path / "pods", Tokens())
+    spec = pod(volumes=[{"name": "store", "persistentVolumeClaim": {"claimName": "data"}}])
+    waits = [(None, None, 'persistentvolumeclaim "data" not found'),
+             ({"spec": {}, "status": {"phase": "Pending"}}, None,
+              'waiting for persistentvolumeclaim "data" to be bound \\(phase Pending\\)'),
+             ({"spec": {"volumeName": "pv-1"}, "status": {"phase": "Bound"}}, None,
+              'persistentvolume "pv-1" of claim "data" not found')]
+    for claim, volume, message in waits:
+        with pytest.raises(ContainerConfigError, match=message) as caught:
+            await manager.setup(spec, claim_inputs(claim, volume))
+        assert caught.value.reason == "ContainerCreating"
+    bound = {"spec": {"volumeName": "pv-1"}, "status": {"phase": "Bound"}}
+    directory = tmp_path / "volumes" / "pv-1"
+    volume = {"spec": {"hostPath": {"path": str(directory), "type": "DirectoryOrCreate"}}}
+    paths = await manager.setup(spec, claim_inputs(bound, volume))
+    assert paths == {"store": directory} and directory.is_dir()
+    nfs = {"spec": {"nfs": {"server": "127.0.0.1", "path": "/x"}}}
+    with pytest.raises(ContainerConfigError, match="volume type nfs cannot be mounted here"):
+        await manager.setup(spec, claim_inputs(bound, nfs))
