@@ -35,8 +35,8 @@ from steersman.api import bootstraptoken as bt
 from steersman.api import errors
 from steersman.api.meta import parse_time
 from steersman.apiserver.generic import GenericRegistry
-from steersman.apiserver.pki import write_file_atomically
 from steersman.apiserver.requestinfo import RequestInfo, parse_resource_path
+from steersman.client.files import write_file_atomically
 
 Object = dict[str, Any]
 SecretLookup = Callable[[str], Object | None]

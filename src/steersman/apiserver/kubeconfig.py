@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from steersman.apiserver.pki import write_file_atomically
+from steersman.client.files import write_file_atomically
 
 KUBECONFIG_MODE = 0o600
 SECTIONS: tuple[tuple[str, str], ...] = (

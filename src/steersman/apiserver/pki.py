@@ -52,6 +52,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from steersman.client.files import write_file_atomically
+
 Clock = Callable[[], float]
 SanName = x509.DNSName | x509.IPAddress
 
@@ -117,26 +119,6 @@ class _Authority:
 
 
 # -- files ------------------------------------------------------------------------------
-
-
-def write_file_atomically(path: Path, data: bytes, *, mode: int) -> None:
-    """Replace ``path`` with ``data``; readers see the old or the new file, never a part.
-
-    The mode is set on the temporary file before any data is written, so a secret is never
-    readable by others, whatever the umask.
-    """
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        os.fchmod(descriptor, mode)
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def _private_directory(directory: Path) -> None:

@@ -39,9 +39,9 @@ from steersman.apiserver.pki import (
     KEY_MODE,
     Pki,
     issue_serving_certificate,
-    write_file_atomically,
 )
 from steersman.client import Client, ServerUnreachable, SystemClock, load_kubeconfig
+from steersman.client.files import write_file_atomically
 from steersman.kubelet.agent import AgentConfig, NodeAgent
 from steersman.kubelet.agent.runtime_adapter import RuntimeAdapter
 from steersman.kubelet.runtime.registry import new_runtime

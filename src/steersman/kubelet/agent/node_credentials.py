@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
-import secrets
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +29,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from steersman.client.files import write_file_atomically
 
 NODES_GROUP = "system:nodes"
 NODE_USER_PREFIX = "system:node:"
@@ -73,19 +73,9 @@ class NodeCredentials:
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` (0600 from the first byte; old or new, never a mix)."""
+    """Replace ``path`` with ``data``, 0600 from the first byte, in a 0700 directory."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE)
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_file_atomically(path, data, mode=PRIVATE)
 
 
 def node_user(node_name: str) -> str:
