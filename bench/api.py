@@ -233,7 +233,9 @@ class Endpoint:
 # The bench's pods name a ReplicaSet that does not exist and no node can run them: the
 # garbage collector would delete them while the gets and lists read them, and the scheduler
 # would write a status per pod (a second write the create figures should not include).
-SERVER_ARGS = "--controllers=*,-garbagecollector --no-scheduler"
+# The API server and its controllers; cluster DNS and the ingress controller are add-ons
+# (CoreDNS and ingress-nginx run apart from kube-apiserver) with their own benchmarks.
+SERVER_ARGS = "--controllers=*,-garbagecollector --no-scheduler --no-dns --no-ingress"
 
 
 def start_server(data_dir: Path, wrapper: list[str],

@@ -1,7 +1,8 @@
 """Hollow-node benchmark: registration, heartbeat load, footprint and pods-to-Running.
 
-Starts its own ``steersman server`` (temporary data dir, port 0, SQLite, no controllers, so
-the figures are the hollow nodes' and the API server's alone) and then, as a second
+Starts its own ``steersman server`` (temporary data dir, port 0, SQLite, no controllers,
+no DNS or ingress, so the figures are the hollow nodes' and the API server's alone) and
+then, as a second
 process, ``steersman hollow-nodes --count N``. Measured, with this process's
 ``steersman.client`` as the observer:
 
@@ -162,7 +163,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hollow-bench-") as tmp:
         work = Path(tmp)
         server = Child([sys.executable, "-m", "steersman", "server", "--data-dir",
-                        str(work / "data"), "--port", "0", "--controllers", ""],
+                        str(work / "data"), "--port", "0", "--controllers", "",
+                        "--no-dns", "--no-ingress"],
                        work / "server.log")
         try:
             server.wait_for("ready at", 60)

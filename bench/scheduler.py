@@ -1,7 +1,7 @@
 """Scheduler throughput through the real API: pods/s bound on hollow nodes.
 
 Starts ``steersman server`` (temporary data dir, port 0, SQLite, scheduler on, no
-controllers, so the figures are the scheduler's and the API server's) and then
+controllers, DNS or ingress, so the figures are the scheduler's and the API server's) and then
 ``steersman hollow-nodes`` processes, one per zone (``topology.kubernetes.io/zone=zone-K``;
 the first half of the zones also ``disktype=ssd``), 5,000 nodes in all. Then, one shape at a
 time, each in its own namespace, the scheduler_perf shapes (100m / 500Mi pods):
@@ -212,7 +212,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="scheduler-bench-") as tmp:
         work = Path(tmp)
         server = Child([sys.executable, "-m", "steersman", "server", "--data-dir",
-                        str(work / "data"), "--port", "0", "--controllers", ""],
+                        str(work / "data"), "--port", "0", "--controllers", "",
+                        "--no-dns", "--no-ingress"],
                        work / "server.log")
         hollow: list[Child] = []
         try:
