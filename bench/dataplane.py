@@ -19,22 +19,39 @@ any figures of its own (merged into the JSON line, prefixed with the section's n
   without a host); ``bench/ingress.py`` has the nginx comparison;
 * ``programming`` — no load target: EndpointSlice change → userspace proxy latency with
   ``--services`` Services x 10 endpoints, p50/p99 over ``--changes`` changes, beside the
-  same changes with 25 Services (:mod:`programming`).
+  same changes with 25 Services (:mod:`programming`);
+* ``nftables`` — root only (skipped with its reason otherwise), not through the cluster
+  above: :class:`~steersman.proxy.nftables.NftablesBackend` itself programs a ClusterIP in
+  network namespaces this script creates, wired like one node of ``up --network bridge``
+  (:class:`NftWorld`): a "node" namespace holding a bridge with the gateway address and the
+  proxy's table, a server "pod" running the same aiohttp server and a client "pod", each on
+  the bridge by a veth, with routes to 10.43.0.0/16 via the gateway and no default route.
+  The load generator runs inside the client namespace and alternates, in the same run (six
+  rounds), between the server's pod IP (``direct``: over the bridge) and the ClusterIP
+  (DNAT in the node's prerouting hook, routed back onto the bridge, hairpin-masqueraded as
+  for two pods of one node). Figures: both targets' ``rps``/``p50_ms``/``p99_ms``,
+  ``cluster_ip_vs_direct`` (requests/s) and ``cluster_ip_p99_vs_direct``, and ``sync_ms``
+  (one ``nft -f`` of the table), and ``bridge_nf_call_iptables`` in the node namespace
+  (1 where ``br_netfilter`` is loaded: bridged frames, the direct path, then pass its ip
+  hooks too, as on a real node of such a machine; absent without the module).
 
     python bench/dataplane.py [--seconds 6] [--connections 16] [--sections userspace,...]
         [--services 1000] [--changes 50]
 
-Everything it starts is stopped by PID, and the pod's processes are removed, at the end.
+Everything it starts is stopped by PID, and the pod's processes are removed, at the end;
+the ``nftables`` section deletes its namespaces (and with them its bridge, veths and table).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -48,6 +65,8 @@ from typing import Any
 
 import programming
 from steersman.kubelet.runtime.registry import new_runtime
+from steersman.proxy.model import Endpoint, Frontend, ProxyTable, Route, ServiceRef
+from steersman.proxy.nftables import NftablesBackend
 
 Target = tuple[str, int]
 
@@ -55,7 +74,7 @@ Target = tuple[str, int]
 @dataclass
 class Section:
     targets: dict[str, Target]
-    figures: dict[str, float] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
 
 
 POD_SERVER = r"""
@@ -195,10 +214,118 @@ def programming_section(bench: Bench) -> Section:
     return Section({}, found)
 
 
+# --- nftables: the backend itself, in namespaces of our own -------------------------------
+
+NFT_GATEWAY, NFT_CLIENT, NFT_SERVER = "10.42.250.1", "10.42.250.2", "10.42.250.3"
+NFT_CLUSTER_IP = "10.43.250.80"
+NFT_SETUP = ("NftablesBackend in own netns: node ns (bridge, gateway 10.42.250.1, proxy "
+             "table), server pod ns 10.42.250.3, client pod ns 10.42.250.2 running the load; "
+             "one-node bridge topology, hairpin path")
+
+
+def _sh(*args: str) -> None:
+    subprocess.run(args, check=True, capture_output=True, timeout=30)
+
+
+class NftWorld:
+    """Three namespaces of our own, wired like one node of ``up --network bridge``."""
+
+    def __init__(self) -> None:
+        tag = uuid.uuid4().hex[:6]
+        self.node, self.client, self.server = (f"smbench-{tag}-{r}" for r in "ncs")
+        self.created: list[str] = []
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def build(self) -> None:
+        for ns in (self.node, self.client, self.server):
+            _sh("ip", "netns", "add", ns)
+            self.created.append(ns)
+            _sh("ip", "-n", ns, "link", "set", "lo", "up")
+        _sh("ip", "-n", self.node, "link", "add", "br0", "type", "bridge")
+        _sh("ip", "-n", self.node, "addr", "add", f"{NFT_GATEWAY}/24", "dev", "br0")
+        _sh("ip", "-n", self.node, "link", "set", "br0", "up")
+        # As bridge mode does: forwarding on the bridge only (this namespace is ours).
+        _sh("ip", "netns", "exec", self.node, "sysctl", "-qw",
+            "net.ipv4.conf.br0.forwarding=1")
+        for ns, ip in ((self.client, NFT_CLIENT), (self.server, NFT_SERVER)):
+            veth = f"v{ns[-1]}{uuid.uuid4().hex[:6]}"
+            _sh("ip", "-n", self.node, "link", "add", veth, "type", "veth", "peer", "name",
+                "eth0", "netns", ns)
+            _sh("ip", "-n", self.node, "link", "set", veth, "master", "br0", "up")
+            _sh("ip", "-n", ns, "addr", "add", f"{ip}/24", "dev", "eth0")
+            _sh("ip", "-n", ns, "link", "set", "eth0", "up")
+            # Pods' routes in bridge mode: the pod range is on-link, Services via the
+            # gateway; no default route.
+            _sh("ip", "-n", ns, "route", "add", "10.43.0.0/16", "via", NFT_GATEWAY)
+        env = {**os.environ, "POD_IP": NFT_SERVER, "POD_NAME": "web"}
+        self.process = subprocess.Popen(
+            ["ip", "netns", "exec", self.server, sys.executable, "-c", POD_SERVER], env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def bridge_nf_call_iptables(self) -> int | None:
+        found = subprocess.run(["ip", "netns", "exec", self.node, "cat",
+                                "/proc/sys/net/bridge/bridge-nf-call-iptables"],
+                               capture_output=True, text=True, check=False)
+        return int(found.stdout) if found.returncode == 0 else None
+
+    def in_client(self, *argv: str, timeout: float) -> str:
+        return subprocess.run(["ip", "netns", "exec", self.client, *argv], capture_output=True,
+                              text=True, check=True, timeout=timeout).stdout
+
+    def teardown(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for ns in reversed(self.created):  # takes its veths, bridge and nft table along
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
+
+
+def nftables_section(bench: Bench) -> Section:
+    """A ClusterIP DNAT'd by the nftables backend beside the pod itself, both from a pod."""
+    missing = [tool for tool in ("ip", "nft") if not shutil.which(tool)]
+    if os.geteuid() != 0 or missing:
+        reason = f"missing {', '.join(missing)}" if missing else "needs root"
+        log(f"nftables: skipped ({reason})")
+        return Section({}, {"skipped": reason})
+    world = NftWorld()
+    backend = NftablesBackend(node_name="bench",
+                              command=("ip", "netns", "exec", world.node, "nft"))
+    route = Route(name="web", service=ServiceRef("default", "web"), kind="cluster-ip",
+                  endpoints=(Endpoint(NFT_SERVER, 8080, "bench"),))
+    try:
+        world.build()
+        log(f"nftables: namespaces {world.node}/{world.client}/{world.server}")
+        started = time.perf_counter()
+        asyncio.run(backend.sync(ProxyTable({Frontend("TCP", NFT_CLUSTER_IP, 80): route})))
+        sync_ms = round((time.perf_counter() - started) * 1000, 1)
+        targets = {"direct": (NFT_SERVER, 8080), "cluster_ip": (NFT_CLUSTER_IP, 80)}
+        log("nftables: load from the client namespace")
+        out = world.in_client(
+            sys.executable, str(Path(__file__).resolve()), "--load-in-netns",
+            json.dumps({"targets": targets, "seconds": bench.args.seconds,
+                        "connections": bench.args.connections, "rounds": 6}),
+            timeout=bench.args.seconds * 3 + 120)
+        found = json.loads(out.strip().splitlines()[-1])
+        found["cluster_ip_p99_vs_direct"] = round(
+            found["cluster_ip"]["p99_ms"] / found["direct"]["p99_ms"], 3)
+        return Section({}, {"setup": NFT_SETUP, "sync_ms": sync_ms,
+                            "bridge_nf_call_iptables": world.bridge_nf_call_iptables(),
+                            **found})
+    finally:
+        with contextlib.suppress(Exception):
+            asyncio.run(asyncio.wait_for(backend.close(), 30))
+        world.teardown()
+
+
 SECTIONS: dict[str, Callable[[Bench], Section]] = {
     "userspace": userspace_section,
     "ingress": ingress_section,
     "programming": programming_section,
+    "nftables": nftables_section,
 }
 
 
@@ -254,12 +381,14 @@ def summary(latencies: list[float], seconds: float) -> dict[str, float]:
 
 async def measure(targets: dict[str, Target], *, seconds: float, connections: int,
                   rounds: int = 3) -> dict[str, Any]:
-    """Alternating rounds over every target, so drift hits them all alike."""
+    """Alternating rounds over every target, so drift hits them all alike; every other
+    round goes through the targets in reverse, so none always comes first."""
     for host, port in targets.values():
         await wait_serving(host, port)
     samples: dict[str, list[float]] = {name: [] for name in targets}
     for number in range(rounds):
-        for name, (host, port) in targets.items():
+        order = list(targets.items())
+        for name, (host, port) in order[::-1] if number % 2 else order:
             log(f"round {number + 1}/{rounds}: {name} ({host}:{port})")
             samples[name] += await load(host, port, connections=connections,
                                         seconds=seconds / rounds)
@@ -281,7 +410,15 @@ def main() -> None:
                         help="programming: Services, 10 endpoints each")
     parser.add_argument("--changes", type=int, default=50,
                         help="programming: EndpointSlice changes timed")
+    parser.add_argument("--load-in-netns", metavar="JSON", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.load_in_netns:  # the nftables section's load generator, inside a namespace
+        spec = json.loads(args.load_in_netns)
+        in_netns = {name: (host, int(port)) for name, (host, port) in spec["targets"].items()}
+        print(json.dumps(asyncio.run(measure(in_netns, seconds=spec["seconds"],
+                                             connections=spec["connections"],
+                                             rounds=spec["rounds"]))))
+        return
     chosen = [s.strip() for s in args.sections.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in SECTIONS]
     if unknown:
@@ -291,7 +428,7 @@ def main() -> None:
         try:
             bench.start()
             targets: dict[str, Target] = {"direct": (bench.pod_ip, 8080)}
-            figures: dict[str, float] = {}
+            figures: dict[str, Any] = {}
             for name in chosen:
                 section = SECTIONS[name](bench)
                 targets.update(section.targets)
