@@ -95,7 +95,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "steersman", "up", "--port", "0", "--data-dir",
-             str(data_dir), "--name", name], stdout=log, stderr=subprocess.STDOUT,
+             str(data_dir), "--name", name, "--nodes", "2"], stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True)
     server = ServerProcess(data_dir, process, log_path)
     try:
@@ -109,7 +110,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         yield cluster
     finally:
         server.stop()
-        asyncio.run(_remove_containers(data_dir / "nodes" / f"{name}-node-0" / "runtime"))
+        for node in ("node-0", "node-1"):
+            asyncio.run(_remove_containers(data_dir / "nodes" / f"{name}-{node}" / "runtime"))
 
 
 async def _remove_containers(state_dir: Path) -> None:
