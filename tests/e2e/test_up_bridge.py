@@ -6,8 +6,10 @@ a pod on the other node fetches it too (a run-to-completion pod: no exec), neith
 namespace has a default route, the blackhole routes are in place and ``ip_forward`` keeps
 its value. Services (``10.43.0.0/16``, the nftables proxy): a pod resolves a Service through
 the cluster DNS its resolv.conf names and fetches from it by name and by its
-``<SVC>_SERVICE_HOST/PORT`` variables. Once the pods are deleted and ``up`` stops, no
-namespace, bridge, veth, route, nftables table or DNS address of the cluster is left.
+``<SVC>_SERVICE_HOST/PORT`` variables. A pod with a ``hostPort`` answers at its node's
+address on that port (the CNI portmap plugin), and its rules go with it. Once the pods are
+deleted and ``up`` stops, no namespace, bridge, veth, route, nftables table, portmap chain
+or DNS address of the cluster is left.
 """
 
 from __future__ import annotations
@@ -60,10 +62,16 @@ def sh(*args: str) -> str:
     return subprocess.run(args, check=True, capture_output=True, text=True, timeout=30).stdout
 
 
+def nat_rules() -> str:
+    return subprocess.run(["iptables", "-w", "-t", "nat", "-S"], capture_output=True,
+                          text=True, timeout=30).stdout
+
+
 class BridgedCluster:
     def __init__(self, up: ServerProcess, forward: str) -> None:
         self.up = up
         self.ip_forward = forward
+        self.hostport_chains = "CNI-HOSTPORT-DNAT" in nat_rules()  # another user's
         self.starts = 1
         self.nodes: dict[str, dict[str, Any]] = {}
 
@@ -97,12 +105,12 @@ class BridgedCluster:
         self.wait_for_nodes()
 
     def run_pod(self, name: str, node: str, command: list[str], restart: str,
-                namespace: str = "default") -> None:
+                namespace: str = "default", ports: tuple[dict[str, int], ...] = ()) -> None:
         pod = {"apiVersion": "v1", "kind": "Pod",
                "metadata": {"name": name, "namespace": namespace},
                "spec": {"nodeName": node, "restartPolicy": restart,
                         "containers": [{"name": "main", "image": "busybox",
-                                        "command": command}]}}
+                                        "command": command, "ports": list(ports)}]}}
         self.up.kubectl("apply", "-f", "-", input=json.dumps(pod))
 
 
@@ -326,6 +334,28 @@ def test_pods_reach_a_service_by_dns_name_and_env_vars(cluster: BridgedCluster) 
                    f"namespace of pod {uid} removed")
 
 
+def test_a_host_port_answers_at_the_node_address(cluster: BridgedCluster) -> None:
+    node = cluster.node_names()[0]
+    node_ip = str(cluster.subnet(node).network_address + 1)
+    listening = sh("ss", "-Htanl")
+    port = next(p for p in range(42000, 43000) if f":{p} " not in listening)
+    cluster.run_pod("hostport", node, ["python3", "-m", "http.server", "8080", "--bind",
+                                       "0.0.0.0"], "Always",
+                    ports=({"containerPort": 8080, "hostPort": port},))
+    eventually(lambda: cluster.phase("hostport") == "Running", 30, "hostport Running")
+    pod = cluster.pod("hostport")
+    eventually(lambda: _fetch(f"http://{node_ip}:{port}/") == 200, 30,
+               "the node address reaching hostport")
+    assert f"--to-destination {pod['status']['podIP']}:8080" in nat_rules()
+    localnet = Path(f"/proc/sys/net/ipv4/conf/{cluster.bridge(node)}/route_localnet")
+    assert localnet.read_text().strip() == "0"  # no loopback services opened to pods
+    cluster.up.kubectl("delete", "pod", "hostport", "--wait=true", "--timeout=60s")
+    eventually(_gone(Path(f"/run/netns/{NETNS_PREFIX}{pod['metadata']['uid']}")), 30,
+               "namespace of hostport removed")
+    assert pod["status"]["podIP"] + ":8080" not in nat_rules()
+    assert _fetch(f"http://{node_ip}:{port}/") == 0
+
+
 def test_stopping_up_leaves_no_network_behind(cluster: BridgedCluster) -> None:
     uids = [cluster.pod(p)["metadata"]["uid"] for p in ("web", "client")]
     bridges = [cluster.bridge(n) for n in cluster.node_names()]
@@ -351,3 +381,5 @@ def test_stopping_up_leaves_no_network_behind(cluster: BridgedCluster) -> None:
     tables = sh("nft", "list", "tables")
     assert not [n for n in cluster.node_names() if table_name(n) in tables], tables
     assert DNS_ENDPOINT not in sh("ip", "addr", "show", "dev", "lo")
+    if not cluster.hostport_chains:
+        assert "CNI-HOSTPORT" not in nat_rules(), nat_rules()

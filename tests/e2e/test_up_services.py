@@ -337,3 +337,64 @@ def _refused(host: str, port: int) -> bool:
     except (ConnectionError, urllib.error.URLError):
         return True
     return False
+
+
+def _host_port_pod(cluster: Cluster, name: str, host_port: int, **spec: Any) -> dict[str, Any]:
+    container = dict(manifests(cluster.flags)["items"][-1]["spec"]["template"]["spec"][
+        "containers"][0])
+    container["ports"] = [{"containerPort": 8080, "hostPort": host_port}]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [container], "terminationGracePeriodSeconds": 1,
+                     "volumes": [{"name": "flags", "hostPath": {"path": str(cluster.flags)}}],
+                     **spec}}
+
+
+def _free_on(hosts: list[str]) -> int:
+    """A port no socket holds on any of ``hosts``."""
+    for port in random.sample(range(40000, 50000), 50):
+        try:
+            for host in hosts:
+                with socket.socket() as probe:
+                    probe.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise AssertionError("no free port")
+
+
+def _waiting(cluster: Cluster, name: str) -> dict[str, Any]:
+    statuses = (cluster.json("get", "pod", name).get("status") or {}).get(
+        "containerStatuses") or [{}]
+    return dict((statuses[0].get("state") or {}).get("waiting") or {})
+
+
+def test_host_port_is_served_on_each_node_address(cluster: Cluster) -> None:
+    ips = {n["metadata"]["name"]: a["address"] for n in cluster.json("get", "nodes")["items"]
+           for a in n["status"]["addresses"] if a["type"] == "InternalIP"}
+    port = _free_on(list(ips.values()))
+    # Two pods asking for one host port: the scheduler (NodePorts) puts them on both nodes.
+    for name in ("hp-a", "hp-b"):
+        cluster.apply(_host_port_pod(cluster, name, port))
+    wait(lambda: all(cluster.json("get", "pod", n)["status"].get("podIP") and any(
+        c.get("ready") for c in cluster.json("get", "pod", n)["status"].get(
+            "containerStatuses") or ()) for n in ("hp-a", "hp-b")), "both host-port pods ready")
+    placed = {cluster.json("get", "pod", n)["spec"]["nodeName"]: n for n in ("hp-a", "hp-b")}
+    assert sorted(placed) == sorted(ips), placed
+    for node, pod in placed.items():
+        assert get(ips[node], port) == pod  # node address:hostPort → that node's pod
+
+    # A host port held by another process: the pod waits with a clear reason.
+    node = sorted(ips)[0]
+    held = _free_on([ips[node]])
+    with socket.socket() as holder:
+        holder.bind((ips[node], held))
+        holder.listen()
+        cluster.apply(_host_port_pod(cluster, "hp-held", held, nodeName=node))
+        waiting = wait(lambda: _waiting(cluster, "hp-held").get("reason") ==
+                       "HostPortUnavailable" and _waiting(cluster, "hp-held"), "the reason")
+        assert f"{ips[node]}:{held}: Address already in use" in waiting["message"], waiting
+
+    cluster.kubectl("delete", "pod", "hp-a", "hp-b", "hp-held", "--wait=true",
+                    "--timeout=60s")
+    for node, _pod in placed.items():  # the relays went with the pods
+        assert _refused(ips[node], port)

@@ -5,6 +5,9 @@ routes): each gets an address of the /24 and no default route, the blackhole rou
 place, the host and the other pod reach a pod's HTTP server by its IP, ``ip_forward`` is
 untouched, an agent restarted on the same state dir adopts the pods with their addresses,
 and teardown + close leave no namespace, bridge, veth, route or IPAM reservation behind.
+A pod with a ``hostPort`` is reached at the bridge's address on that port through the CNI
+``portmap`` plugin; teardown removes its rules, close the shared chains this test's node
+made, and the bridge's ``route_localnet`` keeps its value.
 (That the runtimes run containers in a sandbox's namespace is checked for every runtime by
 tests/conformance/runtime/test_runtime_netns.py.)
 """
@@ -28,11 +31,13 @@ import pytest
 from steersman.kubelet.network import NetworkError, PodRef
 from steersman.kubelet.network.bridge import BridgeNetwork
 from steersman.kubelet.network.cni import DEFAULT_CNI_PATH
+from steersman.kubelet.network.interface import HostPort
 from steersman.kubelet.network.links import (
     ROUTE_PROTOCOL,
     read_ip_forward,
     remove_unused_blackholes,
 )
+from steersman.kubelet.network.portmap import MARKER, SHARED_CHAINS
 from tests.tools import need_tool, required_everything
 
 T = TypeVar("T")
@@ -178,3 +183,48 @@ def test_a_pod_range_taken_by_another_node_is_refused(network: BridgeNetwork,
         run(rival.ensure())
     assert not Path("/sys/class/net", rival.spec.bridge).exists()
     run(network.close())
+
+
+def _nat_rules() -> str:
+    return sh("iptables", "-w", "-t", "nat", "-S")
+
+
+def _free_port(address: str) -> int:
+    """A port nothing on the machine listens on (the DNAT only matches ``address``)."""
+    listening = sh("ss", "-Htanl") + sh("ss", "-Huanl")
+    for port in range(41000, 41999):
+        if f":{port} " not in listening:
+            return port
+    raise AssertionError(f"no free port for {address}")
+
+
+def test_a_host_port_reaches_the_pod_through_portmap(network: BridgeNetwork) -> None:
+    need_tool("iptables", "apt install iptables (the CNI portmap plugin)")
+    chains_before = SHARED_CHAINS[0] in _nat_rules()
+    tables_before = sh("nft", "list", "tables")
+    run(network.ensure())
+    port = _free_port(network.spec.gateway)
+    pod = PodRef(uid=str(uuid.uuid4()), namespace="default", name="hostport",
+                 host_ports=(HostPort(host_port=port, container_port=8080),))
+    localnet = Path(f"/proc/sys/net/ipv4/conf/{network.spec.bridge}/route_localnet")
+    attachment = run(network.setup(pod))
+    assert attachment.netns_path
+    assert localnet.read_text().strip() == "0"  # portmap switched it on; we put it back
+    rules = _nat_rules()
+    assert f"-d {network.spec.gateway}/32 -p tcp -m tcp --dport {port}" in rules, rules
+    assert f"--to-destination {attachment.pod_ip}:8080" in rules, rules
+    server = serve_in(Path(attachment.netns_path).name)
+    try:
+        with urllib.request.urlopen(f"http://{network.spec.gateway}:{port}/",
+                                    timeout=10) as answer:
+            assert answer.status == 200
+    finally:
+        server.kill()
+        server.wait()
+    run(network.teardown(pod.uid))
+    assert attachment.pod_ip not in _nat_rules()
+    run(network.close())
+    if not chains_before:  # ours: gone with the last pod that used them
+        assert "CNI-HOSTPORT" not in _nat_rules()
+        assert not MARKER.exists()
+        assert sh("nft", "list", "tables") == tables_before  # nor iptables-nft's nat tables

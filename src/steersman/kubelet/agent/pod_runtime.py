@@ -163,11 +163,24 @@ class PodRuntime:
             self.pod_ip = ip
 
     async def _attach(self, pod: Object) -> Attachment:
-        """The pod's IP (and network namespace) from the node's pod network."""
+        """The pod's IP (and network namespace) from the node's pod network; a failure is
+        a Warning event (as upstream's sandbox failures) and every container's reason."""
         try:
             return await self._ctx.network.setup(PodRef.of(pod))
         except NetworkError as err:
+            await self._ctx.events.event(pod, "", "Warning", "FailedCreatePodSandBox",
+                                         f"{err.reason}: {err}")
             raise ContainerConfigError(str(err), reason=err.reason) from err
+
+    async def resume_network(self, pod: Object) -> None:
+        """What of the pod's network lives in the agent (host mode's host-port relays), back
+        in place for a pod an earlier agent started; a failure is a Warning event."""
+        if not self.pod_ip:
+            return
+        try:
+            await self._ctx.network.resume(PodRef.of(pod), self.pod_ip)
+        except NetworkError as err:
+            await self._ctx.events.event(pod, "", "Warning", err.reason, str(err))
 
     def _log_dir(self) -> Path:
         return self._ctx.config.data_dir / "logs" / self._uid

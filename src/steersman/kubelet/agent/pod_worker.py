@@ -88,6 +88,8 @@ class PodWorker:
         view = await self._runtime.view()
         if (self._pod.get("status") or {}).get("phase") in _TERMINAL and not view.running():
             return self._ctx.config.resync_interval * 10
+        if view.sandbox_ready:
+            await self._runtime.resume_network(self._pod)
         settled = self._fingerprint(view)
         if settled == self._settled:
             # Nothing the last sync looked at has changed: no action, no new status.

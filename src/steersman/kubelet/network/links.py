@@ -174,3 +174,15 @@ async def _ignore_gone(command: Any) -> None:
         text = str(err)
         if not any(gone in text for gone in ("No such", "Cannot find", "does not exist")):
             raise
+
+
+def read_route_localnet(name: str) -> str:
+    """``net.ipv4.conf.<name>.route_localnet`` ("" when the interface is gone)."""
+    path = Path(f"/proc/sys/net/ipv4/conf/{name}/route_localnet")
+    return path.read_text().strip() if path.exists() else ""
+
+
+def restore_route_localnet(name: str, value: str) -> None:
+    """Put ``route_localnet`` of ``name`` back to ``value`` if something changed it."""
+    if value and read_route_localnet(name) not in ("", value):
+        Path(f"/proc/sys/net/ipv4/conf/{name}/route_localnet").write_text(value)

@@ -23,7 +23,7 @@ def new_pod_network(mode: str, *, subnet: ipaddress.IPv4Network, state_dir: Path
                     cni_path: Path = DEFAULT_CNI_PATH) -> PodNetwork:
     """The pod network ``mode`` of a node whose pods use ``subnet``."""
     if mode == "host":
-        return HostNetwork(PodAddressPool(subnet))
+        return HostNetwork(PodAddressPool(subnet), node_ip=str(subnet.network_address + 1))
     if mode == "bridge":
         return BridgeNetwork(bridge=bridge_name(subnet, state_dir), subnet=subnet,
                              state_dir=state_dir, cni_path=cni_path)
