@@ -1,4 +1,4 @@
-"""kubectl logs, exec, cp and port-forward against the real node agents of ``steersman up``.
+"""kubectl logs, exec, attach, cp and port-forward against the real node agents of ``steersman up``.
 
 One ``steersman up --nodes 2`` (process runtime, host networking) for the module: the API
 server proxies to each agent's streaming server, which runs pods' commands as host
@@ -167,6 +167,27 @@ def test_exec_with_a_terminal(cluster: ServerProcess, namespace: str) -> None:
     assert "on-a-tty" in result.stdout and "controlling" in result.stdout
     assert "got yes" in result.stdout
     assert result.returncode == 4
+
+
+def test_attach_feeds_stdin_until_stdin_once_closes_it(cluster: ServerProcess,
+                                                      namespace: str) -> None:
+    _pod(cluster, namespace, "cat", ["cat"], stdin=True, stdinOnce=True)
+    _wait_phase(cluster, namespace, "cat", "Running")
+    attached = cluster.kubectl("attach", "-i", "-n", namespace, "cat", input="hello\n")
+    assert attached.stdout == "hello\n"
+    _wait_phase(cluster, namespace, "cat", "Succeeded")
+    terminated = cluster.kubectl("get", "-n", namespace, "pod/cat", "-o",
+                                 "jsonpath={.status.containerStatuses[0].state.terminated}")
+    assert json.loads(terminated.stdout)["exitCode"] == 0
+
+
+def test_attach_stdin_needs_a_container_created_with_stdin(cluster: ServerProcess,
+                                                           namespace: str) -> None:
+    pod = _sleeper(cluster, namespace)
+    refused = cluster.kubectl("attach", "-i", "-n", namespace, pod, input="ignored\n",
+                              check=False)
+    assert refused.returncode != 0
+    assert "was not created with stdin: true" in refused.stderr
 
 
 def test_cp_both_directions(cluster: ServerProcess, namespace: str, tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from steersman.kubelet.runtime.oci import OciRuntime
 from steersman.kubelet.runtime.process import ProcessRuntime
 from tests.tools import need_tool, required_everything
 
-MakeRuntime = Callable[[], RuntimeService]
+MakeRuntime = Callable[..., RuntimeService]  # keyword options go to the OCI runtime
 
 
 def need_root(why: str) -> None:
@@ -88,8 +88,9 @@ def make_runtime(runtime_name: str, tmp_path: Path, cgroup_parent: str) -> MakeR
     if runtime_name == "process":
         return lambda: ProcessRuntime(state)
     binary, _, shim = runtime_name.partition("-")
-    return lambda: OciRuntime(
-        state, binary=binary, cgroup_parent=cgroup_parent, use_conmon=shim != "supervisor"
+    return lambda **options: OciRuntime(
+        state, binary=binary, cgroup_parent=cgroup_parent, use_conmon=shim != "supervisor",
+        **options,
     )
 
 

@@ -13,6 +13,7 @@ import asyncio
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,7 @@ from steersman.kubelet.runtime.interface import (
     SandboxState,
     User,
 )
+from steersman.kubelet.streaming.crilog import log_files
 from tests.conformance.runtime.conftest import MakeRuntime
 
 pytestmark = pytest.mark.timeout(60)
@@ -161,6 +163,49 @@ async def test_container_output_goes_to_the_cri_log(runtime: RuntimeService, roo
     assert (status.exit_code, status.reason) == (0, "Completed")
     assert status.started_at and status.finished_at and status.started_at <= status.finished_at
     assert status.image == "busybox:test"
+
+
+# A burst of 200 lines (about 10 KiB under conmon), then 20 lines every 20 ms.
+CHATTY = "seq 1 200; echo ready; while :; do yes tick | head -n 20; sleep 0.02; done"
+LOG_MAX = 4096
+
+
+async def test_rotate_logs_moves_conmon_logs_aside(
+    runtime: RuntimeService, make_runtime: MakeRuntime, runtime_name: str, rootfs: str
+) -> None:
+    if runtime_name not in ("crun", "runc"):
+        pytest.skip("only conmon leaves rotation to the runtime; CriLogWriter rotates the rest")
+    rotating = make_runtime(log_max_bytes=LOG_MAX, log_max_files=2)
+    pod = await new_pod(rotating)
+    container_id = await run_ready(rotating, pod, config(rootfs, CHATTY))
+    live = Path((await rotating.container_status(container_id)).log_path)
+    rotated = Path(f"{live}.1")
+    await rotating.rotate_logs()
+    assert holds(rotated, b" stdout F 1\n")
+    await wait_until(lambda: grown(live, LOG_MAX), f"{live} grows past {LOG_MAX} bytes")
+    assert not holds(live, b" ready\n")  # a fresh file, which conmon keeps writing to
+    await rotating.rotate_logs()
+    await wait_until(lambda: grown(live, 0), "conmon reopens the log")
+    assert log_files(live) == [rotated, live]  # max_files=2: the first rotated one is gone
+    assert not holds(rotated, b" ready\n")
+    for path in (rotated, live):
+        assert all(CRI_LINE.match(line) for line in path.read_bytes().splitlines())
+
+
+def holds(path: Path, text: bytes) -> bool:
+    return text in path.read_bytes()
+
+
+def grown(path: Path, size: int) -> bool:
+    """``path`` exists and holds more than ``size`` bytes."""
+    return path.exists() and path.stat().st_size > size
+
+
+async def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 20
+    while not condition():
+        assert time.monotonic() < deadline, f"waited in vain: {what}"
+        await asyncio.sleep(0.01)
 
 
 @pytest.mark.parametrize(("script", "code", "reason"), [("exit 0", 0, "Completed"),

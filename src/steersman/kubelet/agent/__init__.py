@@ -20,6 +20,7 @@ From the node outwards, pure to I/O:
 * :mod:`.containers`, :mod:`.pod_runtime` — starting and stopping instances of one pod;
 * :mod:`.pod_worker`, :mod:`.workers` — one asyncio task per pod;
 * :mod:`.node` — registration, Lease and node status;
+* :mod:`.log_rotation` — the periodic pass that rotates container logs conmon writes;
 * :mod:`.serving`, :mod:`.runtime_streams` — the streaming server (logs, exec, attach,
   port-forward) over the agent's pods and the runtime service;
 * :mod:`.agent` — :class:`NodeAgent`, which composes them and adopts running containers.

@@ -8,8 +8,9 @@ Node — retried with capped back-off while the API server is away —, start th
 runtime's sandboxes, seed the status writer with the statuses the API already shows,
 start one worker per pod (each finds its sandbox and containers running and only resumes
 probing, readiness seeded from the API), and remove the containers of pods deleted
-meanwhile. Then the heartbeat, the status writer, the informer and the workers run until
-cancelled; cancelling leaves every container running and stops the streaming server.
+meanwhile. Then the heartbeat, the status writer, the container log rotation (with a
+runtime service, :mod:`.log_rotation`), the informer and the workers run until cancelled;
+cancelling leaves every container running and stops the streaming server.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from steersman.kubelet.agent.cri import (
     ContainerStatus,
     Runtime,
 )
+from steersman.kubelet.agent.log_rotation import rotate_logs_periodically
 from steersman.kubelet.agent.node import NodeHeartbeat
 from steersman.kubelet.agent.serving import AgentPods, NodeServing
 from steersman.kubelet.agent.workers import PodWorkers
@@ -57,6 +59,7 @@ class NodeAgent:
         self.informer = Informer(client, PODS, field_selector=f"spec.nodeName={config.node_name}",
                                  clock=clock)
         self.workers = PodWorkers(self.ctx)
+        self.service = service
         self.serving = None if service is None else NodeServing(config, AgentPods(
             self.informer.indexer, service, addresses=self.ctx.addresses,
             statuses=self.ctx.statuses.last_written), service,
@@ -111,6 +114,8 @@ class NodeAgent:
             async with asyncio.TaskGroup() as group:
                 group.create_task(self.heartbeat.run())
                 group.create_task(self.ctx.statuses.run())
+                if self.service is not None:
+                    group.create_task(rotate_logs_periodically(self.service, clock=self.ctx.clock))
                 await informer
         finally:
             informer.cancel()

@@ -63,7 +63,8 @@ def container_config(pod: Object, container: Object, *, restart_count: int,
         log_path=str(log_dir / name / f"{restart_count}.log"),
         resources=container_resources(container), run_as_user=user, run_as_group=group,
         labels={**pod_labels(pod), CONTAINER_NAME_LABEL: name},
-        annotations={RESTART_COUNT_ANNOTATION: str(restart_count)})
+        annotations={RESTART_COUNT_ANNOTATION: str(restart_count)},
+        stdin=bool(container.get("stdin")), stdin_once=bool(container.get("stdinOnce")))
 
 
 def run_as(pod: Object, container: Object) -> tuple[int | None, int | None]:

@@ -88,7 +88,8 @@ class ContainerConfig:
     """What to run: the expanded command and args, env, mounts and limits of one instance.
 
     ``image_ref`` is the pulled image (``repo@sha256:…``) when the runtime runs images;
-    ``run_as_user`` / ``run_as_group`` (securityContext) override the image's ``User``.
+    ``run_as_user`` / ``run_as_group`` (securityContext) override the image's ``User``;
+    ``stdin`` / ``stdin_once`` are the spec's ``stdin`` / ``stdinOnce`` (for attach).
     """
 
     name: str
@@ -105,6 +106,8 @@ class ContainerConfig:
     run_as_group: int | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
+    stdin: bool = False
+    stdin_once: bool = False
 
 
 @dataclass(frozen=True)

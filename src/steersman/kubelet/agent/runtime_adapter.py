@@ -135,7 +135,8 @@ def runtime_config(config: cri.ContainerConfig, *, attempt: int) -> rt.Container
         mounts=tuple(rt.Mount(host_path=m.host_path, container_path=m.container_path,
                               readonly=m.read_only) for m in config.mounts),
         resources=_resources(config.resources), log_path=config.log_path,
-        labels=dict(config.labels), annotations=dict(config.annotations), attempt=attempt)
+        labels=dict(config.labels), annotations=dict(config.annotations), attempt=attempt,
+        stdin=config.stdin, stdin_once=config.stdin_once)
 
 
 def _user(config: cri.ContainerConfig) -> rt.User | None:

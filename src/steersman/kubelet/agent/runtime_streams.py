@@ -8,8 +8,11 @@ process has exited and its output has drained (at most :data:`DRAIN_SECONDS` mor
 background child may keep the pipes open). A client that leaves kills the process.
 
 ``attach`` streams the container's main process output: the runtimes keep it only in the
-container's CRI log (stdin is ``/dev/null``), so attach follows that log from now until the
-container stops, and asking for stdin or a terminal is refused with a message saying so.
+container's CRI log, so attach follows that log from now until the container stops. With
+stdin (``-i``) it also feeds the client's input into the stdin the runtime holds open for a
+container created with ``stdin: true`` (the process runtime; crun and runc refuse, as
+does a container without ``stdin``), until the client closes it — which, with
+``stdinOnce``, closes the container's stdin. A terminal (``-t``) is refused.
 
 Runtime refusals become :class:`~steersman.kubelet.streaming.ExecFailed` with the message
 the user reads (``exec: "nope": executable file not found in $PATH``).
@@ -42,15 +45,31 @@ class RuntimeStreams:
         return await _run(session, io)
 
     async def attach(self, container_id: str, io: ExecIO) -> None:
-        if io.stdin is not None or io.tty:
-            raise ExecFailed("attach with stdin or a terminal is not supported: this node's "
-                             "runtimes give a container's main process no stdin; attach "
-                             "without -i and -t to stream its output")
+        if io.tty:
+            raise ExecFailed("attach with a terminal is not supported: this node's runtimes "
+                             "give a container's main process no terminal; attach without -t")
         status = await self._status(container_id)
         if not status.log_path:
             raise ExecFailed(f"container {status.name} keeps no log to attach to")
-        await follow_output(Path(status.log_path), stdout=io.stdout, stderr=io.stderr,
-                            running=lambda: self._running(container_id))
+        stdin = None if io.stdin is None else await self._attach_stdin(container_id)
+        # Only scheduled: it first runs once follow_output has taken the log's end, so the
+        # output of what it feeds is never skipped.
+        feeding = asyncio.create_task(_feed(io.stdin, stdin))
+        try:
+            await follow_output(Path(status.log_path), stdout=io.stdout, stderr=io.stderr,
+                                running=lambda: self._running(container_id))
+        finally:
+            feeding.cancel()
+            await asyncio.gather(feeding, return_exceptions=True)
+            if stdin is not None:
+                stdin.close()
+
+    async def _attach_stdin(self, container_id: str) -> asyncio.StreamWriter:
+        try:
+            return await self._service.attach_stdin(container_id)
+        except rt.ContainerRuntimeError as err:
+            raise ExecFailed(f"cannot attach to the stdin of container {container_id}: {err}"
+                             ) from None
 
     async def _open(self, container_id: str, command: Sequence[str],
                     io: ExecIO) -> rt.ExecSession:

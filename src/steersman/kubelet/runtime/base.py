@@ -2,9 +2,10 @@
 
 :class:`StateBackedRuntime` implements :class:`~.interface.RuntimeService` over a
 :class:`~.state.StateDir`; a backend fills in the hooks (``_create``, ``_start``,
-``_signal``, ``_destroy``, ``_exec``, ``_update``) and may refine ``_exit_reason`` and
-the sandbox hooks. Status is derived from the records on disk every time, never cached in
-memory, which is what makes a fresh instance on the same directory adopt everything.
+``_signal``, ``_destroy``, ``_exec``, ``_update``) and may refine ``_exit_reason``,
+the sandbox hooks and ``_attach_stdin`` (refused by default: the backend holds no stdin).
+Status is derived from the records on disk every time, never cached in memory, which is
+what makes a fresh instance on the same directory adopt everything.
 
 Stop is SIGTERM, then up to ``timeout`` seconds for the exit record, then SIGKILL.
 """
@@ -38,6 +39,7 @@ from steersman.kubelet.runtime.interface import (
     SandboxFilter,
     SandboxState,
     SandboxStatus,
+    Unsupported,
 )
 from steersman.kubelet.runtime.state import (
     ContainerRecord,
@@ -101,6 +103,15 @@ class StateBackedRuntime(RuntimeService, abc.ABC):
 
     @abc.abstractmethod
     async def _update(self, record: ContainerRecord, resources: Resources) -> None: ...
+
+    async def _attach_stdin(self, record: ContainerRecord) -> asyncio.StreamWriter:
+        """A writer into the running container's stdin; refused unless a backend keeps one."""
+        name = (await self.version()).runtime_name
+        raise Unsupported(f"the {name} runtime does not keep a container's stdin open: "
+                          "attach without -i to stream its output")
+
+    async def rotate_logs(self) -> None:
+        """Rotate container logs their writer does not rotate (none by default)."""
 
     async def _prepare_sandbox(self, record: SandboxRecord) -> None:
         """Backend work for a new sandbox (nothing by default)."""
@@ -228,6 +239,13 @@ class StateBackedRuntime(RuntimeService, abc.ABC):
     ) -> ExecSession:
         record = self._running(container_id)
         return await self._exec(record, cmd, stdin=stdin, tty=tty)
+
+    async def attach_stdin(self, container_id: str) -> asyncio.StreamWriter:
+        record = self._running(container_id)
+        if not record.config.stdin:
+            raise InvalidState(f"container {record.config.name} was not created with "
+                               "stdin: true, so it has no stdin to attach to")
+        return await self._attach_stdin(record)
 
     async def update_container_resources(self, container_id: str, resources: Resources) -> None:
         record = self.state.load_container(container_id)

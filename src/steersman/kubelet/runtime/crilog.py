@@ -10,9 +10,10 @@ and output that ends without a newline is flushed as ``F`` when the stream close
 ``containerLogMaxSize`` (10Mi) and ``containerLogMaxFiles`` (5) do: when a record would take
 ``<name>.log`` past ``max_bytes`` it becomes ``<name>.log.1``, older ones shift up
 (``.1`` → ``.2`` …) and the oldest beyond ``max_files`` is removed, so a container keeps at
-most ``max_files`` files. A reader that follows the live file notices the new inode and
-moves on (``steersman.kubelet.streaming.logs``). A path that is not a regular file
-(``/dev/null``) is never rotated; :func:`remove_log` removes a log with its rotated files.
+most ``max_files`` files (:func:`shift_rotated`, which the conmon shim uses too). A reader
+that follows the live file notices the new inode and moves on
+(``steersman.kubelet.streaming.logs``). A path that is not a regular file (``/dev/null``) is
+never rotated; :func:`remove_log` removes a log with its rotated files.
 :func:`parse_line` reads lines back, including conmon's, whose timestamps carry a
 ``+00:00`` offset instead of ``Z``.
 """
@@ -67,6 +68,17 @@ def _parse_time(text: str) -> datetime:
 def rotated_path(path: str, index: int) -> str:
     """``path`` itself for 0, else its ``index``-th rotated file (``ctr.log.2``)."""
     return path if index == 0 else f"{path}.{index}"
+
+
+def shift_rotated(path: str, max_files: int) -> None:
+    """Make room for a new live file: ``path`` → ``path.1`` → ``path.2`` …, dropping what
+    would fall past ``max_files`` files in all (the live one included)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(rotated_path(path, max_files - 1))
+    for index in range(max_files - 2, -1, -1):
+        source = rotated_path(path, index)
+        if os.path.exists(source):
+            os.replace(source, rotated_path(path, index + 1))
 
 
 def remove_log(path: str | os.PathLike[str]) -> None:
@@ -136,11 +148,6 @@ class CriLogWriter:
     def _rotate(self) -> None:
         """Shift ``.log`` → ``.log.1`` → … and drop what falls past ``max_files``."""
         self._file.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(rotated_path(self.path, self._max_files - 1))
-        for index in range(self._max_files - 2, -1, -1):
-            source = rotated_path(self.path, index)
-            if os.path.exists(source):
-                os.replace(source, rotated_path(self.path, index + 1))
+        shift_rotated(self.path, self._max_files)
         self._file = open(self.path, "ab", buffering=0)  # noqa: SIM115 - see close()
         self._size = 0

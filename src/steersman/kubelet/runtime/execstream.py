@@ -238,11 +238,16 @@ async def _terminal_streams(
     reader = asyncio.StreamReader()
     write_fd = os.dup(master)
     await loop.connect_read_pipe(lambda: _TerminalProtocol(reader), os.fdopen(master, "rb", 0))
+    return reader, await pipe_writer(write_fd), write_fd
+
+
+async def pipe_writer(fd: int) -> asyncio.StreamWriter:
+    """A stream writer over the pipe, FIFO or terminal ``fd``; closing it closes ``fd``."""
+    loop = asyncio.get_running_loop()
     transport, protocol = await loop.connect_write_pipe(
-        asyncio.streams.FlowControlMixin, os.fdopen(write_fd, "wb", 0)
+        asyncio.streams.FlowControlMixin, os.fdopen(fd, "wb", 0)
     )
-    writer = asyncio.StreamWriter(transport, protocol, None, loop)
-    return reader, writer, write_fd
+    return asyncio.StreamWriter(transport, protocol, None, loop)
 
 
 async def collect(session: ExecSession, *, timeout: float) -> ExecResult:

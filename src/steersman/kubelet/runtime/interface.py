@@ -135,6 +135,8 @@ class ContainerConfig:
     privileged: bool = False
     readonly_rootfs: bool = False
     attempt: int = 0
+    stdin: bool = False  # the runtime holds the main process's stdin open for attach
+    stdin_once: bool = False  # … and closes it when the first attach ends
 
     def argv(self) -> tuple[str, ...]:
         """Kubernetes' rule: ``command`` replaces the entrypoint, ``args`` replace ``cmd``."""
@@ -309,3 +311,13 @@ class RuntimeService(Protocol):
     ) -> ExecSession: ...
 
     async def update_container_resources(self, container_id: str, resources: Resources) -> None: ...
+
+    async def rotate_logs(self) -> None:
+        """Rotate the running containers' logs that are past the size limit and that their
+        writer does not rotate itself (conmon's); the agent calls it periodically."""
+        ...
+
+    async def attach_stdin(self, container_id: str) -> asyncio.StreamWriter:
+        """A writer into the running main process's stdin (a container created with
+        ``stdin``); closing it ends the stdin when the container has ``stdin_once``."""
+        ...

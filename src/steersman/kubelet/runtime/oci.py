@@ -15,6 +15,9 @@ instance on the same state directory sees the same containers.
 * exit codes come from the shim (``128 + N`` for a container killed by signal N); a
   non-zero exit with OOM evidence (conmon's ``oom`` file or the memory cgroup's
   ``oom_kill`` counter) is reported as ``OOMKilled``.
+* logs: conmon writes them without rotating; :meth:`OciRuntime.rotate_logs` (which the
+  agent calls periodically) rotates each running container's log past ``log_max_bytes``,
+  keeping ``log_max_files`` files (the supervisor shim's writer rotates by itself).
 * stop is ``<binary> kill ID TERM`` then ``KILL``; exec is ``<binary> exec`` (with
   ``--pid-file``, so a timed-out exec can be killed inside the container).
 * images: with an ``image_store`` (the node's :class:`~steersman.kubelet.images.ImageStore`),
@@ -39,11 +42,13 @@ import orjson
 
 from steersman.kubelet.runtime import cgroups
 from steersman.kubelet.runtime.base import StateBackedRuntime, new_id, now
+from steersman.kubelet.runtime.crilog import MAX_BYTES, MAX_FILES
 from steersman.kubelet.runtime.execstream import kill_pid_file, spawn_console_exec, spawn_exec
 from steersman.kubelet.runtime.image_rootfs import image_user, release_image, resolve_image
 from steersman.kubelet.runtime.interface import (
     ContainerConfig,
     ContainerRuntimeError,
+    ContainerState,
     ExecSession,
     NotFound,
     Resources,
@@ -81,9 +86,12 @@ class OciRuntime(StateBackedRuntime):
         cgroup_parent: str = DEFAULT_CGROUP_PARENT,
         use_conmon: bool = True,
         image_store: ImageStore | None = None,
+        log_max_bytes: int = MAX_BYTES,
+        log_max_files: int = MAX_FILES,
     ) -> None:
         super().__init__(state_dir)
         self.image_store = image_store
+        self.log_max_bytes, self.log_max_files = log_max_bytes, log_max_files
         path = shutil.which(binary)
         if path is None:
             raise RuntimeUnavailable(f"{binary} is not installed")
@@ -109,6 +117,15 @@ class OciRuntime(StateBackedRuntime):
     def cgroups_path(self, record: ContainerRecord) -> str:
         sandbox = self.state.load_sandbox(record.sandbox_id)
         return f"{self._pod_cgroup(sandbox)}/{record.id}"
+
+    async def rotate_logs(self) -> None:
+        """Rotate the log of every running container whose log is past ``log_max_bytes``."""
+        for container_id in self.state.container_ids():
+            record = self.state.load_container(container_id)
+            if self._status(record).state is ContainerState.RUNNING:
+                self._shim.rotate_log(record.id, log_path=record.log_path,
+                                      max_bytes=self.log_max_bytes,
+                                      max_files=self.log_max_files)  # fmt: skip
 
     # --- hooks
 

@@ -28,6 +28,10 @@ goes to the CRI log and its exit code to the state directory. What a container g
   an exceeded memory limit never reports ``OOMKilled``, and pids/cpu limits have no
   effect; ``update_container_resources`` only records the new values. ``version()``
   declares no :class:`~.interface.RuntimeFeature`.
+* **stdin**: ``/dev/null``, unless the container has ``stdin``: then a pipe the
+  supervisor holds open and feeds from the FIFO ``stdin`` in the container's directory,
+  which :meth:`~.base.StateBackedRuntime.attach_stdin` opens for writing (``stdin_once``:
+  the pipe closes when the first attach ends; an attach after that is refused).
 * **stop**: SIGTERM to the group, SIGKILL after the grace period; when the main process
   exits the rest of its group is killed. ``exec`` runs a host process with the
   container's environment and working directory; it is not in the container's group.
@@ -35,6 +39,7 @@ goes to the CRI log and its exit code to the state directory. What a container g
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import Sequence
@@ -43,12 +48,13 @@ from typing import Any
 
 from steersman import __version__
 from steersman.kubelet.runtime.base import StateBackedRuntime
-from steersman.kubelet.runtime.execstream import spawn_exec
+from steersman.kubelet.runtime.execstream import pipe_writer, spawn_exec
 from steersman.kubelet.runtime.interface import (
     DEFAULT_PATH,
     ContainerConfig,
     CreateError,
     ExecSession,
+    InvalidState,
     Resources,
     RuntimeVersion,
     Unsupported,
@@ -57,6 +63,8 @@ from steersman.kubelet.runtime.interface import (
 from steersman.kubelet.runtime.launcher import launch
 from steersman.kubelet.runtime.state import ContainerRecord, SandboxRecord, StartRecord, is_alive
 from steersman.kubelet.runtime.supervisor import LaunchSpec
+
+STDIN_FIFO = "stdin"  # in the container's directory: what attach writes the stdin into
 
 
 class ProcessRuntime(StateBackedRuntime):
@@ -102,6 +110,16 @@ class ProcessRuntime(StateBackedRuntime):
             cmd, env=spec.env, cwd=spec.cwd, stdin=stdin, tty=tty, **_user_options(spec.user)
         )
 
+    async def _attach_stdin(self, record: ContainerRecord) -> asyncio.StreamWriter:
+        fifo = self.state.container_dir(record.id) / STDIN_FIFO
+        try:  # non-blocking: with no reader (the stdin has closed) this fails, never waits
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as err:
+            raise InvalidState(f"container {record.config.name}'s stdin is closed (with "
+                               "stdinOnce, the first attach's end closes it): "
+                               f"{err.strerror}") from None
+        return await pipe_writer(fd)
+
     async def _update(self, record: ContainerRecord, resources: Resources) -> None:
         """Limits are not enforced by this runtime; the new values are only recorded."""
 
@@ -123,6 +141,9 @@ class ProcessRuntime(StateBackedRuntime):
             user=_effective_user(config.user),
             netns_path=sandbox.config.netns_path or "",
             resolv_conf_path=sandbox.config.resolv_conf_path or "",
+            stdin_fifo=str(self.state.container_dir(record.id) / STDIN_FIFO)
+            if config.stdin else "",
+            stdin_once=config.stdin_once,
         )
 
     def _working_dir(self, config: ContainerConfig, sandbox: SandboxRecord) -> str:

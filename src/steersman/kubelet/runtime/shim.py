@@ -5,10 +5,15 @@
   runtime's error) on the ``_OCI_SYNCPIPE`` pipe; the container is then ``created`` and
   ``<runtime> start`` runs it. conmon writes the CRI log itself (its timestamps end in
   ``+00:00`` rather than ``Z``), the exit code to ``<dir>/exits/<id>``, and an ``oom``
-  file to ``<dir>`` when the kernel OOM-killed the container.
+  file to ``<dir>`` when the kernel OOM-killed the container. It never rotates that log:
+  :meth:`ConmonShim.rotate_log` does what the kubelet's container log manager does — it
+  moves the file aside (numbered as :class:`~.crilog.CriLogWriter` numbers them) and asks
+  conmon to reopen its log through its control FIFO (``<dir>/bundle/ctl``, message
+  ``2 0 0``).
 * :class:`SupervisorShim` (fallback): ``create`` launches the detached supervisor
   (:mod:`.supervisor`) running ``<runtime> create``; it adopts the container's init as its
   subreaper, copies its output into the CRI log and records its exit code, as conmon does.
+  Its log writer rotates by itself, so :meth:`SupervisorShim.rotate_log` does nothing.
 
 Both make the container ``created`` in ``create``; ``start`` runs ``<runtime> start`` and
 returns the shim's PID. The container's cgroup stays until ``<runtime> delete``, so OOM
@@ -27,12 +32,14 @@ from typing import Protocol
 
 import orjson
 
+from steersman.kubelet.runtime.crilog import shift_rotated
 from steersman.kubelet.runtime.interface import CreateError, StartError
 from steersman.kubelet.runtime.launcher import append_fd, launch
 from steersman.kubelet.runtime.state import ExitRecord, StateDir
 from steersman.kubelet.runtime.supervisor import LaunchSpec
 
 SYNC_TIMEOUT = 60.0
+REOPEN_LOG = b"2 0 0\n"  # conmon's control message: reopen the log file
 
 
 class OciShim(Protocol):
@@ -45,6 +52,11 @@ class OciShim(Protocol):
     def read_exit(self, container_id: str) -> ExitRecord | None: ...
 
     def oom_reported(self, container_id: str) -> bool: ...
+
+    def rotate_log(self, container_id: str, *, log_path: str, max_bytes: int,
+                   max_files: int) -> bool:
+        """Rotate the running container's log if it is past ``max_bytes``; True if it was."""
+        ...
 
 
 class ConmonShim:
@@ -108,6 +120,30 @@ class ConmonShim:
     def oom_reported(self, container_id: str) -> bool:
         return (self._state.container_dir(container_id) / "oom").exists()
 
+    def rotate_log(self, container_id: str, *, log_path: str, max_bytes: int,
+                   max_files: int) -> bool:
+        """Move the log aside, then have conmon reopen it (it creates a fresh file).
+
+        The FIFO is opened first: with no conmon reading it (the container has exited) the
+        open fails and the log stays as it is. Lines conmon writes between the rename and
+        the reopen land at the end of the rotated file, where readers still find them.
+        """
+        control_path = self._state.container_dir(container_id) / "bundle" / "ctl"
+        try:
+            if os.stat(log_path).st_size <= max_bytes:
+                return False
+            control = os.open(control_path, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # no log yet, or no conmon any more (ENOENT, ENXIO)
+            return False
+        try:
+            shift_rotated(log_path, max_files)
+            os.write(control, REOPEN_LOG)
+        except BrokenPipeError:
+            return False  # conmon exited meanwhile; the rotated files keep the whole log
+        finally:
+            os.close(control)
+        return True
+
 
 def _check_sync_report(report: bytes, directory: Path) -> None:
     try:
@@ -152,6 +188,10 @@ class SupervisorShim:
 
     def oom_reported(self, container_id: str) -> bool:
         return False
+
+    def rotate_log(self, container_id: str, *, log_path: str, max_bytes: int,
+                   max_files: int) -> bool:
+        return False  # the supervisor's CriLogWriter rotates as it writes
 
 
 async def start_created(runtime: list[str], container_id: str) -> None:

@@ -7,7 +7,9 @@
 1. starts the workload as a new process group (its PID is the group ID), with the spec's
    argv, environment, working directory and user, stdin from /dev/null — inside the
    network namespace ``netns_path`` when the spec names one (the supervisor joins it
-   first, so the workload and everything it forks are born there);
+   first, so the workload and everything it forks are born there). With ``stdin_fifo``
+   the stdin is a pipe held open instead, fed by each writer of that FIFO (an attach) in
+   turn; with ``stdin_once`` the pipe closes when the first writer goes;
 2. records ``started.json`` and its own PID in ``supervisor.pid``, and reports ``ok PID``
    — or ``error MESSAGE`` plus an ``exit.json`` with reason ``StartError`` and exit code
    128 — on its stdout, which the launcher reads, then closes;
@@ -27,7 +29,9 @@ container.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -36,6 +40,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from steersman.kubelet.runtime.crilog import CriLogWriter
 from steersman.kubelet.runtime.interface import User
@@ -65,6 +70,8 @@ class LaunchSpec:
     netns_path: str = ""  # the pod's network namespace (bridge networking); "": the host's
     # Bound over /etc/resolv.conf in a mount namespace of the workload's own (root); "": none.
     resolv_conf_path: str = ""
+    stdin_fifo: str = ""  # created here; attach writes the workload's stdin into it
+    stdin_once: bool = False
 
 
 def main(argv: list[str]) -> int:
@@ -195,12 +202,70 @@ def _read_all(fd: int) -> bytes:
 
 
 def _spawn(spec: LaunchSpec) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
+    if not spec.stdin_fifo:
+        return _spawn_with_stdin(spec, subprocess.DEVNULL)
+    with contextlib.suppress(FileExistsError):
+        os.mkfifo(spec.stdin_fifo, 0o600)
+    fifo = _open_fifo(spec.stdin_fifo)  # before the start is reported: attach can open it
+    in_r, in_w = os.pipe()
+    try:
+        spawned = _spawn_with_stdin(spec, in_r)
+    except OSError:
+        for fd in (fifo, in_w):
+            os.close(fd)
+        raise
+    finally:
+        os.close(in_r)
+    threading.Thread(target=_relay_stdin, args=(spec, fifo, in_w), daemon=True).start()
+    return spawned
+
+
+def _open_fifo(path: str) -> int:
+    """A reader of the FIFO at ``path``, without waiting for a writer."""
+    return os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+
+
+def _relay_stdin(spec: LaunchSpec, fifo: int, sink: int) -> None:
+    """Copy each writer of the FIFO (each attach) in turn into the workload's stdin
+    ``sink``; with ``stdin_once`` the first writer's end is the stdin's end, and the FIFO
+    is left without a reader, so a later attach is refused (ENXIO)."""
+    try:
+        with os.fdopen(sink, "wb", buffering=0) as stdin, contextlib.suppress(BrokenPipeError):
+            _copy_one_writer(fifo, stdin)
+            while not spec.stdin_once:
+                # The next reader first: the FIFO always has one, so an attach never fails.
+                fifo, previous = _open_fifo(spec.stdin_fifo), fifo
+                os.close(previous)
+                _copy_one_writer(fifo, stdin)
+    finally:
+        os.close(fifo)
+
+
+def _copy_one_writer(fifo: int, stdin: BinaryIO) -> None:
+    """Copy until the FIFO's writers have gone. Linux reports POLLHUP on a reader only once
+    a writer has come and gone since it was opened, so before any writer this waits."""
+    poller = select.poll()
+    poller.register(fifo, select.POLLIN)
+    while True:
+        poller.poll()
+        try:
+            chunk = os.read(fifo, 65536)
+        except BlockingIOError:  # a writer is there but has written nothing yet
+            continue
+        if not chunk:
+            return
+        stdin.write(chunk)
+
+
+def _spawn_with_stdin(
+    spec: LaunchSpec, stdin: int
+) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     user = spec.user
     try:
         proc = subprocess.Popen(
-            spec.argv, env=dict(spec.env), cwd=spec.cwd, stdin=subprocess.DEVNULL,
+            spec.argv, env=dict(spec.env), cwd=spec.cwd, stdin=stdin,
             stdout=out_w, stderr=err_w, process_group=0,
             user=user.uid if user else None, group=user.gid if user else None,
             extra_groups=list(user.supplemental_gids) if user else None,
