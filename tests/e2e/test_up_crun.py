@@ -6,7 +6,8 @@ Entrypoint, Cmd, Env and WorkingDir of its own), pushed to Debian's docker-regis
 imagePullSecret. The containers' exit codes say what ran inside them: the image config
 under Kubernetes' command/args rules, the cgroup limits from requests and limits, and an
 exceeded memory limit (OOMKilled, 137). A wrong secret shows ErrImagePull, then
-ImagePullBackOff, with the registry's reason.
+ImagePullBackOff, with the registry's reason. ``kubectl attach -i`` feeds a stdinOnce
+container's stdin through conmon's attach socket.
 """
 
 from __future__ import annotations
@@ -285,3 +286,15 @@ def test_containers_that_cannot_start_wait_with_the_reason(cluster: Cluster) -> 
     assert root == {"reason": "CreateContainerConfigError",
                     "message": "container has runAsNonRoot and image will run as root "
                                '(pod: "refused_default", container: root)'}
+
+
+def test_attach_feeds_stdin_through_conmon(cluster: Cluster) -> None:
+    image = f"{cluster.registry}/{REPOSITORY}:v1"
+    containers = [{"name": "cat", "args": ["cat"], "stdin": True, "stdinOnce": True}]
+    cluster.kubectl("apply", "-f", "-", input=_pod("cat", image, containers,
+                                                   secret="regcred"))
+    cluster.wait_pod("cat", lambda p: p.get("status", {}).get("phase") == "Running",
+                     "Running")
+    assert cluster.kubectl("attach", "-i", "cat", input="hello\n") == "hello\n"
+    pod = cluster.wait_pod("cat", lambda p: "cat" in _terminated(p), "an exit")
+    assert _terminated(pod)["cat"]["exitCode"] == 0

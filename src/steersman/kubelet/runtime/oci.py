@@ -18,6 +18,9 @@ instance on the same state directory sees the same containers.
 * logs: conmon writes them without rotating; :meth:`OciRuntime.rotate_logs` (which the
   agent calls periodically) rotates each running container's log past ``log_max_bytes``,
   keeping ``log_max_files`` files (the supervisor shim's writer rotates by itself).
+* stdin (``kubectl attach -i``): under conmon, a container with ``stdin`` reads what
+  attach sends through conmon's attach socket (:mod:`.conmon_attach`); the supervisor
+  shim keeps no stdin and refuses.
 * stop is ``<binary> kill ID TERM`` then ``KILL``; exec is ``<binary> exec`` (with
   ``--pid-file``, so a timed-out exec can be killed inside the container).
 * images: with an ``image_store`` (the node's :class:`~steersman.kubelet.images.ImageStore`),
@@ -142,7 +145,8 @@ class OciRuntime(StateBackedRuntime):
                 cgroups_path=self.cgroups_path(record), hostname_file=str(hostname_file),
             )  # fmt: skip
             write_json(directory / "bundle" / "config.json", spec)
-            await self._shim.create(record.id, log_path=record.log_path)
+            await self._shim.create(record.id, log_path=record.log_path, stdin=config.stdin,
+                                    stdin_once=config.stdin_once)
         except BaseException:
             self._release_image(record)
             raise
@@ -224,6 +228,9 @@ class OciRuntime(StateBackedRuntime):
                 **hooks,
             )
         return await spawn_exec([*base, record.id, *cmd], stdin=stdin, **hooks)
+
+    async def _attach_stdin(self, record: ContainerRecord) -> asyncio.StreamWriter:
+        return await self._shim.attach_stdin(record.id, once=record.config.stdin_once)
 
     async def _update(self, record: ContainerRecord, resources: Resources) -> None:
         path = self.state.container_dir(record.id) / "resources.json"

@@ -9,11 +9,14 @@
   :meth:`ConmonShim.rotate_log` does what the kubelet's container log manager does — it
   moves the file aside (numbered as :class:`~.crilog.CriLogWriter` numbers them) and asks
   conmon to reopen its log through its control FIFO (``<dir>/bundle/ctl``, message
-  ``2 0 0``).
+  ``2 0 0``). A container with ``stdin`` gets conmon's ``--stdin`` (and, without
+  ``stdin_once``, ``--leave-stdin-open``); :meth:`ConmonShim.attach_stdin` writes into it
+  through conmon's attach socket (:mod:`.conmon_attach`).
 * :class:`SupervisorShim` (fallback): ``create`` launches the detached supervisor
   (:mod:`.supervisor`) running ``<runtime> create``; it adopts the container's init as its
   subreaper, copies its output into the CRI log and records its exit code, as conmon does.
   Its log writer rotates by itself, so :meth:`SupervisorShim.rotate_log` does nothing.
+  It keeps no stdin: the container's is ``/dev/null`` and attach refuses.
 
 Both make the container ``created`` in ``create``; ``start`` runs ``<runtime> start`` and
 returns the shim's PID. The container's cgroup stays until ``<runtime> delete``, so OOM
@@ -32,8 +35,9 @@ from typing import Protocol
 
 import orjson
 
+from steersman.kubelet.runtime.conmon_attach import open_attach
 from steersman.kubelet.runtime.crilog import shift_rotated
-from steersman.kubelet.runtime.interface import CreateError, StartError
+from steersman.kubelet.runtime.interface import CreateError, InvalidState, StartError, Unsupported
 from steersman.kubelet.runtime.launcher import append_fd, launch
 from steersman.kubelet.runtime.state import ExitRecord, StateDir
 from steersman.kubelet.runtime.supervisor import LaunchSpec
@@ -43,7 +47,10 @@ REOPEN_LOG = b"2 0 0\n"  # conmon's control message: reopen the log file
 
 
 class OciShim(Protocol):
-    async def create(self, container_id: str, *, log_path: str) -> None: ...
+    async def create(self, container_id: str, *, log_path: str, stdin: bool = False,
+                     stdin_once: bool = False) -> None:
+        """Make the container ``created``; ``stdin``: keep its stdin open for attach."""
+        ...
 
     async def start(self, container_id: str, *, log_path: str) -> int:
         """Run the created container; return the PID of the process that holds it."""
@@ -58,6 +65,11 @@ class OciShim(Protocol):
         """Rotate the running container's log if it is past ``max_bytes``; True if it was."""
         ...
 
+    async def attach_stdin(self, container_id: str, *, once: bool) -> asyncio.StreamWriter:
+        """A writer into the stdin of a container created with ``stdin``; ``once``: its
+        stdin closes when the writer does, and a later attach is refused."""
+        ...
+
 
 class ConmonShim:
     def __init__(self, *, conmon: str, runtime: list[str], state: StateDir) -> None:
@@ -65,20 +77,25 @@ class ConmonShim:
         self._runtime = runtime  # the binary, then global options such as --root
         self._state = state
 
-    async def create(self, container_id: str, *, log_path: str) -> None:
+    async def create(self, container_id: str, *, log_path: str, stdin: bool = False,
+                     stdin_once: bool = False) -> None:
         directory = self._state.container_dir(container_id)
+        stdin_options = ["--stdin"] if stdin else []
+        if stdin and not stdin_once:
+            stdin_options.append("--leave-stdin-open")
         for needed in ("exits", "sockets"):  # conmon fails silently without them
             (directory / needed).mkdir(exist_ok=True)
         read_fd, write_fd = os.pipe()
         try:
-            await self._spawn(container_id, directory, log_path, write_fd)
+            await self._spawn(container_id, directory, log_path, write_fd, stdin_options)
         finally:
             os.close(write_fd)
         with os.fdopen(read_fd, "rb") as sync:
             report = await asyncio.wait_for(asyncio.to_thread(sync.readline), SYNC_TIMEOUT)
         _check_sync_report(report, directory)
 
-    async def _spawn(self, container_id: str, directory: Path, log_path: str, fd: int) -> None:
+    async def _spawn(self, container_id: str, directory: Path, log_path: str, fd: int,
+                     extra: list[str]) -> None:
         binary, *options = self._runtime
         argv = [
             self._conmon, "--api-version", "1", "-c", container_id, "-u", container_id,
@@ -86,7 +103,7 @@ class ConmonShim:
             "-p", str(directory / "ctr.pid"), "-P", str(directory / "conmon.pid"),
             "-l", f"k8s-file:{log_path}", "--exit-dir", str(directory / "exits"),
             "-0", str(directory), "--socket-dir-path", str(directory / "sockets"),
-            "--log-level", "error",
+            "--log-level", "error", *extra,
         ]  # fmt: skip
         for option in options:
             argv += ["--runtime-arg", option]
@@ -104,6 +121,16 @@ class ConmonShim:
     async def start(self, container_id: str, *, log_path: str) -> int:
         await start_created(self._runtime, container_id)
         return int((self._state.container_dir(container_id) / "conmon.pid").read_text())
+
+    async def attach_stdin(self, container_id: str, *, once: bool) -> asyncio.StreamWriter:
+        directory = self._state.container_dir(container_id)
+        if once:  # conmon would take a later attach and drop what it sends: refuse it here
+            try:
+                (directory / "stdin-attached").touch(exist_ok=False)
+            except FileExistsError:
+                raise InvalidState("the container's stdin is closed (with stdinOnce, the "
+                                   "first attach's end closes it)") from None
+        return await open_attach(directory / "bundle", once=once)
 
     def read_exit(self, container_id: str) -> ExitRecord | None:
         path = self._state.container_dir(container_id) / "exits" / container_id
@@ -167,7 +194,8 @@ class SupervisorShim:
         self._runtime = runtime
         self._state = state
 
-    async def create(self, container_id: str, *, log_path: str) -> None:
+    async def create(self, container_id: str, *, log_path: str, stdin: bool = False,
+                     stdin_once: bool = False) -> None:
         directory = self._state.container_dir(container_id)
         pid_file = directory / "ctr.pid"
         argv = (*self._runtime, "create", "--bundle", str(directory / "bundle"),
@@ -182,6 +210,11 @@ class SupervisorShim:
     async def start(self, container_id: str, *, log_path: str) -> int:
         await start_created(self._runtime, container_id)
         return int((self._state.container_dir(container_id) / "supervisor.pid").read_text())
+
+    async def attach_stdin(self, container_id: str, *, once: bool) -> asyncio.StreamWriter:
+        raise Unsupported("the supervisor shim (used where conmon is not installed) does not "
+                          "keep a container's stdin open: attach without -i to stream its "
+                          "output")
 
     def read_exit(self, container_id: str) -> ExitRecord | None:
         return self._state.load_exit(container_id)
