@@ -64,7 +64,7 @@ from pathlib import Path
 from typing import Any
 
 import programming
-from steersman.kubelet.runtime.registry import new_runtime
+from processes import remove_runtime_state, stop_process
 from steersman.proxy.model import Endpoint, Frontend, ProxyTable, Route, ServiceRef
 from steersman.proxy.nftables import NftablesBackend
 
@@ -145,20 +145,9 @@ class Bench:
                         if a["type"] == "InternalIP"))
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        asyncio.run(_remove_containers(self.data / "nodes" / f"{self.name}-node-0" / "runtime"))
-
-
-async def _remove_containers(state_dir: Path) -> None:
-    runtime = new_runtime("process", state_dir=state_dir)
-    for sandbox in await runtime.list_sandboxes():
-        await runtime.remove_sandbox(sandbox.id)
+        stop_process(self.process)
+        node = self.data / "nodes" / f"{self.name}-node-0"
+        asyncio.run(remove_runtime_state("process", node / "runtime"))
 
 
 def pod_manifest() -> dict[str, Any]:

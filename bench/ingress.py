@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from steersman.kubelet.runtime.registry import new_runtime
+from processes import remove_runtime_state, stop_process
 
 POD_SERVER = r"""
 import os
@@ -93,20 +92,9 @@ class Cluster:
                               check=True, timeout=60).stdout
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        asyncio.run(_remove_containers(self.data / "nodes" / f"{self.name}-node-0" / "runtime"))
-
-
-async def _remove_containers(state_dir: Path) -> None:
-    runtime = new_runtime("process", state_dir=state_dir)
-    for sandbox in await runtime.list_sandboxes():
-        await runtime.remove_sandbox(sandbox.id)
+        stop_process(self.process)
+        node = self.data / "nodes" / f"{self.name}-node-0"
+        asyncio.run(remove_runtime_state("process", node / "runtime"))
 
 
 def manifests() -> str:

@@ -41,7 +41,15 @@ from typing import Any
 import orjson
 
 from busybox_image import build_busybox_layout, import_image
-from processes import Child, cpu_seconds, host_cpu, memory_mib, tree, unmount_under
+from processes import (
+    Child,
+    cpu_seconds,
+    host_cpu,
+    memory_mib,
+    remove_runtime_state,
+    tree,
+    unmount_under,
+)
 from steersman.client import NAMESPACES, NODES, PODS, Client, load_kubeconfig
 from steersman.kubelet.runtime import interface as rt
 from steersman.kubelet.runtime.registry import new_runtime
@@ -205,12 +213,6 @@ def cpu_use(before: tuple[float, float, float], after: tuple[float, float, float
 
 def node_dir(work: Path, node: int) -> Path:
     return work / "startup" / "nodes" / f"startup-node-{node}"
-
-
-async def remove_runtime_state(runtime: str, state_dir: Path) -> None:
-    service = new_runtime(runtime, state_dir=state_dir)
-    for sandbox in await service.list_sandboxes():
-        await service.remove_sandbox(sandbox.id)
 
 
 async def runtime_alone(work: Path, args: argparse.Namespace) -> list[float]:

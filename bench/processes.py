@@ -52,13 +52,27 @@ class Child:
         return memory_mib(self.pid, field)
 
     def stop(self, timeout: float = 20) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process, timeout=timeout)
+
+
+def stop_process(process: subprocess.Popen[bytes], *, timeout: float = 20) -> None:
+    """SIGTERM by PID, SIGKILL if it has not exited within ``timeout`` seconds."""
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+async def remove_runtime_state(runtime: str, state_dir: Path) -> None:
+    """Remove every sandbox (and its containers) a node left in ``state_dir``."""
+    from steersman.kubelet.runtime.registry import new_runtime
+
+    service = new_runtime(runtime, state_dir=state_dir)
+    for sandbox in await service.list_sandboxes():
+        await service.remove_sandbox(sandbox.id)
 
 
 def cpu_seconds(pid: int, *, children: bool = False) -> float:
