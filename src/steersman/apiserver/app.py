@@ -89,17 +89,23 @@ class APIServer:
     async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             return await handler(request)
-        except errors.StatusError as exc:
-            return neg.status_response(exc)
-        except web.HTTPRequestEntityTooLarge:
-            return neg.status_response(errors.request_entity_too_large(neg.MAX_BODY_BYTES))
-        except web.HTTPException:
+        except web.HTTPException as exc:
+            if isinstance(exc, web.HTTPRequestEntityTooLarge):
+                return neg.status_response(errors.request_entity_too_large(neg.MAX_BODY_BYTES))
             raise
         except (ConnectionResetError, ConnectionError):
             raise
         except Exception as exc:
-            log.exception("internal error serving %s %s", request.method, request.path)
-            return neg.status_response(errors.internal_error(f"{type(exc).__name__}: {exc}"))
+            return self.error_response(request, exc)
+
+    def error_response(self, request: web.Request, exc: Exception) -> web.Response:
+        """The Status answer to a failed request: its own for a ``StatusError``, else a 500
+        ``InternalError`` (logged) — the server stays up either way."""
+        if isinstance(exc, errors.StatusError):
+            return neg.status_response(exc)
+        log.exception("internal error serving %s %s", request.method, request.path,
+                      exc_info=exc)
+        return neg.status_response(errors.internal_error(f"{type(exc).__name__}: {exc}"))
 
     @web.middleware
     async def _authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -127,12 +133,26 @@ class APIServer:
         ri = parse_resource_path(path)
         if ri is None:
             return await self._discovery(request, path)
+        return await self._dispatch(request, self.resource_info(ri), ri)
+
+    async def route(self, request: web.Request) -> web.StreamResponse:
+        """Serve an already authenticated request (``request["user"]`` set): routing and
+        dispatch as over HTTPS, errors raised rather than translated."""
+        return await self._route(request)
+
+    def resource_info(self, ri: RequestInfo) -> ResourceInfo:
+        """The served resource a parsed path names; 404 when there is none."""
         info = self.resources.get(ri.group, ri.version, ri.resource)
         if info is None:
             raise errors.StatusError(404, "NotFound",
                                      "the server could not find the requested resource",
                                      {"kind": ri.resource, "group": ri.group})
-        return await self._dispatch(request, info, ri)
+        return info
+
+    def watched_from_cache(self, info: ResourceInfo) -> bool:
+        """Whether watches of ``info`` are served by the watch cache (not computed views)."""
+        return not (info.group == METRICS_GROUP or info.group in VIRTUAL_GROUPS
+                    or self.hpa_v1.serves(info))
 
     def _fixed_route(self, path: str) -> Handler | None:
         if path in OIDC_PATHS and self.oidc is not None:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import random
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -68,6 +69,40 @@ class WatchHandler:
         finally:
             cache.watchers.discard(watcher)
         return response
+
+    async def events(self, request: web.Request, info: ResourceInfo,
+                     ri: RequestInfo) -> AsyncIterator[tuple[str, Object]]:
+        """The same watch as ``(type, object)`` pairs, for a client in this process.
+
+        Objects are the cache's own (never mutated once cached), not copies: the reader
+        must treat them as read-only. A reader that falls behind is cut off as an HTTP
+        watcher would be (the iteration ends; it watches again from its last revision).
+        """
+        options = _with_name(request, info, ri.name) if ri.name else list_options(request, info)
+        cache = self._cache.cache_for(info.storage_prefix)
+        watcher = Watcher(_predicate(info, ri.namespace, options))
+        initial = self._initial(cache, info.namespace_prefix(ri.namespace), options, watcher)
+        served = (lambda obj: obj) if info.crd is None else (
+            lambda obj: served_object(info, obj))
+        try:
+            if isinstance(initial, errors.StatusError):
+                yield "ERROR", initial.to_status()
+                return
+            for kind, event in initial:
+                yield kind, served(event.obj)
+            deadline = time.monotonic() + _timeout(request)
+            bookmarks = _bookmarks(request)
+            while (left := deadline - time.monotonic()) > 0:
+                batch = await watcher.next_batch(min(left, BOOKMARK_INTERVAL))
+                if batch is None:
+                    return
+                for kind, event in batch:
+                    yield kind, served(event.obj)
+                if not batch and bookmarks:
+                    yield "BOOKMARK", _bookmark(info, self._cache.revision)
+        finally:
+            watcher.close()
+            cache.watchers.discard(watcher)
 
     def _initial(self, cache: ResourceCache, prefix: str, options: ListOptions,
                  watcher: Watcher) -> list[tuple[str, CachedEvent]] | errors.StatusError:
@@ -130,6 +165,11 @@ def _timeout(request: web.Request) -> float:
     return float(random.randint(*DEFAULT_TIMEOUT))
 
 
+def _bookmark(info: ResourceInfo, revision: int) -> Object:
+    return {"kind": info.kind, "apiVersion": info.api_version,
+            "metadata": {"resourceVersion": str(revision)}}
+
+
 def _bookmarks(request: web.Request) -> bool:
     return request.query.get("allowWatchBookmarks", "") in ("true", "1")
 
@@ -167,8 +207,7 @@ class _EventWriter:
         return orjson.dumps({"type": kind, "object": obj}) + b"\n"
 
     async def bookmark(self, revision: int) -> None:
-        obj = {"kind": self._info.kind, "apiVersion": self._info.api_version,
-               "metadata": {"resourceVersion": str(revision)}}
+        obj = _bookmark(self._info, revision)
         await self._response.write(orjson.dumps({"type": "BOOKMARK", "object": obj}) + b"\n")
 
     async def error(self, exc: errors.StatusError) -> None:

@@ -29,9 +29,10 @@ from steersman.api.meta import now_rfc3339
 from steersman.client.clock import Clock, SystemClock
 from steersman.client.config import ClientConfig
 from steersman.client.errors import status_error
+from steersman.client.local import LocalServer
 from steersman.client.resource import EVENTS, Resource
 from steersman.client.transport import Params, Request, RetryPolicy, Transport
-from steersman.client.watch import WatchStream
+from steersman.client.watch import EventSource, WatchStream
 
 Object = dict[str, Any]
 PatchBody = dict[str, Any] | list[dict[str, Any]]
@@ -52,12 +53,16 @@ class Client:
 
     def __init__(self, config: ClientConfig, *, qps: float = 50.0, burst: int = 100,
                  clock: Clock | None = None, retry: RetryPolicy | None = None,
-                 connection_limit: int = 100, user_agent: str = "steersman") -> None:
+                 connection_limit: int = 100, user_agent: str = "steersman",
+                 local: LocalServer | None = None) -> None:
+        """``local``: an API server in this process to call instead of ``config.server``
+        (see :mod:`.local`); ``config`` then only names the server in messages."""
         self.config = config
         self.clock: Clock = clock or SystemClock()
         self._transport = Transport(config, clock=self.clock, qps=qps, burst=burst,
                                     retry=retry or RetryPolicy(),
-                                    connection_limit=connection_limit, user_agent=user_agent)
+                                    connection_limit=connection_limit, user_agent=user_agent,
+                                    local=local)
 
     @property
     def namespace(self) -> str:
@@ -173,13 +178,17 @@ class Client:
         request = Request("GET", resource.path(namespace=namespace), params,
                           timeout=_WATCH_TIMEOUT)
 
-        async def open_response() -> aiohttp.ClientResponse:
+        async def open_source() -> EventSource:
+            local = self._transport.local_watch(request)
+            if local is not None:
+                return EventSource(*local)
             response = await self._transport.send(request, stream=True)
             if response.status >= 400:
                 raise status_error(response.status, await response.read())
-            return response
+            assert isinstance(response, aiohttp.ClientResponse)
+            return EventSource.of_response(response)
 
-        return WatchStream(open_response, resource_version=resource_version)
+        return WatchStream(open_source, resource_version=resource_version)
 
     async def create_event(self, regarding: Object, *, reason: str, message: str,
                            type: str = "Normal", component: str = "steersman",

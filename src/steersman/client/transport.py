@@ -12,6 +12,10 @@ exponential back-off
 When retries run out a connection failure becomes
 :class:`~steersman.client.errors.ServerUnreachable`; a non-2xx answer is handed back for
 :mod:`.rest` to translate.
+
+With a :class:`~steersman.client.local.LocalServer` (a client inside the server's own
+process) requests are handed to it instead of being sent over HTTPS; throttling and the
+Retry-After handling are the same.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 
 from steersman.client.clock import Clock
 from steersman.client.config import ClientConfig
 from steersman.client.errors import ServerUnreachable
+from steersman.client.local import LocalServer, LocalWatch
 from steersman.client.ratelimit import TokenBucket
 
 Params = Mapping[str, str]
@@ -56,18 +62,35 @@ class Request:
     timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT
 
 
+class Response(Protocol):
+    """What callers read of an answer (an aiohttp response, or a local one)."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    async def read(self) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 class Transport:
     """Sends :class:`Request` values to the configured server."""
 
     def __init__(self, config: ClientConfig, *, clock: Clock, qps: float, burst: int,
-                 retry: RetryPolicy, connection_limit: int, user_agent: str) -> None:
+                 retry: RetryPolicy, connection_limit: int, user_agent: str,
+                 local: LocalServer | None = None) -> None:
         self._config = config
+        self.local = local
         self._clock = clock
         self._bucket = TokenBucket(qps=qps, burst=burst, clock=clock)
         self._retry = retry
         self._connection_limit = connection_limit
         self._headers = {"Accept": "application/json", "User-Agent": user_agent,
                          **config.headers}
+        self._local_headers = {"User-Agent": user_agent}  # the identity is the endpoint's
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
 
@@ -78,7 +101,7 @@ class Transport:
             await self._session.close()
             self._session = None
 
-    async def send(self, request: Request, *, stream: bool = False) -> aiohttp.ClientResponse:
+    async def send(self, request: Request, *, stream: bool = False) -> Response:
         """The response to ``request``, after throttling and retries.
 
         Unless ``stream`` is set the body is read (and the connection released) before
@@ -102,7 +125,13 @@ class Transport:
                 await self._clock.sleep(delay)
             attempt += 1
 
-    async def _attempt(self, request: Request, stream: bool) -> aiohttp.ClientResponse:
+    async def _attempt(self, request: Request, stream: bool) -> Response:
+        if self.local is not None:
+            if self._closed:
+                raise RuntimeError("the client is closed")
+            return await self.local.request(request.method, request.path, request.params,
+                                            request.body, request.content_type,
+                                            self._local_headers)
         headers = {"Content-Type": request.content_type} if request.body is not None else {}
         response = await self._open_session().request(
             request.method, self._config.server + request.path, params=request.params,
@@ -112,12 +141,20 @@ class Transport:
             await response.read()  # caches the body and frees the connection
         return response
 
+    def local_watch(self, request: Request) -> LocalWatch | None:
+        """The events of a watch ``request`` from the in-process server, if there is one."""
+        if self.local is None:
+            return None
+        if self._closed:
+            raise RuntimeError("the client is closed")
+        return self.local.watch(request.path, request.params, self._local_headers)
+
     def _may_retry(self, request: Request, err: BaseException, attempt: int) -> bool:
         if attempt >= self._retry.max_retries or isinstance(err, aiohttp.ClientSSLError):
             return False
         return isinstance(err, aiohttp.ClientConnectorError) or request.method in _IDEMPOTENT
 
-    def _retry_after(self, response: aiohttp.ClientResponse, attempt: int) -> float | None:
+    def _retry_after(self, response: Response, attempt: int) -> float | None:
         if response.status != 429 and response.status < 500:
             return None
         header = response.headers.get("Retry-After", "")

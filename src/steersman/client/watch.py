@@ -25,17 +25,33 @@ from steersman.client.errors import ServerUnreachable, from_status
 
 Object = dict[str, Any]
 Event = tuple[str, Object]
-Opener = Callable[[], Awaitable[aiohttp.ClientResponse]]
+
+
+class EventSource:
+    """An open watch: its raw ``(type, object)`` pairs (bookmarks and errors included)
+    and how to release it."""
+
+    def __init__(self, events: AsyncIterator[Event], close: Callable[[], None]) -> None:
+        self.events = events
+        self.close = close
+
+    @classmethod
+    def of_response(cls, response: aiohttp.ClientResponse) -> EventSource:
+        """The events of a ``?watch=true`` response, one JSON object per line."""
+        return cls(_decode(response), response.close)
+
+
+Opener = Callable[[], Awaitable[EventSource]]
 
 _CHANGES = frozenset({"ADDED", "MODIFIED", "DELETED"})
 
 
 class WatchStream:
-    """The events of one watch response; opened on entry or on the first iteration."""
+    """The events of one watch; opened on entry or on the first iteration."""
 
-    def __init__(self, open_response: Opener, *, resource_version: str = "") -> None:
-        self._open_response = open_response
-        self._response: aiohttp.ClientResponse | None = None
+    def __init__(self, open_source: Opener, *, resource_version: str = "") -> None:
+        self._open_source = open_source
+        self._source: EventSource | None = None
         self._events: AsyncIterator[Event] | None = None
         self.resource_version = resource_version
 
@@ -62,23 +78,27 @@ class WatchStream:
 
     def close(self) -> None:
         """Release the connection (idempotent)."""
-        if self._response is not None:
-            self._response.close()
+        if self._source is not None:
+            self._source.close()
 
     async def _open(self) -> None:
-        if self._response is None:
-            self._response = await self._open_response()
-            self._events = self._decode(self._response)
+        if self._source is None:
+            self._source = await self._open_source()
+            self._events = self._changes(self._source.events)
 
-    async def _decode(self, response: aiohttp.ClientResponse) -> AsyncIterator[Event]:
-        async for line in _lines(response):
-            event = orjson.loads(line)
-            kind, obj = str(event.get("type", "")), event.get("object") or {}
+    async def _changes(self, raw: AsyncIterator[Event]) -> AsyncIterator[Event]:
+        async for kind, obj in raw:
             if kind == "ERROR":
                 raise from_status(obj)
             self.resource_version = _resource_version(obj) or self.resource_version
             if kind in _CHANGES:
                 yield kind, obj
+
+
+async def _decode(response: aiohttp.ClientResponse) -> AsyncIterator[Event]:
+    async for line in _lines(response):
+        event = orjson.loads(line)
+        yield str(event.get("type", "")), event.get("object") or {}
 
 
 async def _lines(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:

@@ -1,8 +1,10 @@
 """Components that run beside the API server and reach it only through the client.
 
-The controller manager and the scheduler run in the server's process but talk to the API
-over loopback HTTPS with the admin kubeconfig, each with its own client, exactly as they
-would from another machine (k3s does the same). Each runs as one asyncio task, stopped in
+The controller manager and the scheduler run in the server's process and talk to the API
+through the client, each with its own, exactly as they would from another machine; with a
+local endpoint (:mod:`steersman.apiserver.local`) the client hands its requests to the
+API server by function call instead of loopback HTTPS, as the admin, and its watches read
+the watch cache's objects without encoding them. Each runs as one asyncio task, stopped in
 reverse order, and each is leader-elected on its own Lease (``kube-controller-manager``,
 ``kube-scheduler``) unless leader election is off.
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from steersman.client import Client, load_kubeconfig
+from steersman.client.local import LocalServer
 from steersman.controllers.certificates import ClusterSigning
 from steersman.controllers.manager import ControllerManager, controller_manager_election
 from steersman.controllers.registry import build_controllers
@@ -38,8 +41,10 @@ class Components:
                  lb_pool: str = DEFAULT_LB_POOL,
                  ingress: IngressConfig | None = None,
                  dns: DNSConfig | None = None,
-                 local_path_root: Path | None = None) -> None:
+                 local_path_root: Path | None = None,
+                 local: LocalServer | None = None) -> None:
         self._kubeconfig = kubeconfig
+        self._local = local
         self._controllers = tuple(controllers)
         self._leader_elect = leader_elect
         self._scheduler = scheduler
@@ -59,7 +64,7 @@ class Components:
 
     def _client(self, user_agent: str, *, qps: float = 500, burst: int = 1000) -> Client:
         client = Client(load_kubeconfig(self._kubeconfig), qps=qps, burst=burst,
-                        user_agent=user_agent)
+                        user_agent=user_agent, local=self._local)
         self._clients.append(client)
         return client
 

@@ -33,6 +33,7 @@ from steersman.apiserver.bootstrap_tokens import (
 from steersman.apiserver.crd import CustomResourceAdmission, CustomResourceDefinitions
 from steersman.apiserver.generic import GenericRegistry
 from steersman.apiserver.kubeconfig import write_kubeconfig
+from steersman.apiserver.local import LocalEndpoint
 from steersman.apiserver.metrics_api import MetricsAPI, node_metrics_api
 from steersman.apiserver.nodeproxy import NodeProxy
 from steersman.apiserver.pki import (
@@ -84,6 +85,7 @@ class ServerConfig:
     scheduler: bool = True
     ingress: IngressConfig | None = None
     dns: DNSConfig | None = None
+    in_process_clients: bool = True
 
     @property
     def store(self) -> str:
@@ -139,8 +141,17 @@ class ControlPlane:
                                      cluster_signing=self._cluster_signing(),
                                      lb_pool=config.lb_pool,
                                      ingress=config.ingress, dns=_dns(config),
-                                     local_path_root=config.data_dir / "volumes")
+                                     local_path_root=config.data_dir / "volumes",
+                                     local=self._local_endpoint())
         await self.components.start()
+
+    def _local_endpoint(self) -> LocalEndpoint | None:
+        """The components' way in, unless ``in_process_clients`` is off (they then use
+        loopback HTTPS with the admin kubeconfig)."""
+        assert self.api is not None
+        if not self.config.in_process_clients:
+            return None
+        return LocalEndpoint(self.api, ADMIN, freeze_watched=_freeze_watched())
 
     async def _build_api(self) -> APIServer:
         assert self.store is not None and self.cache is not None
@@ -243,6 +254,12 @@ class ControlPlane:
             await self.cache.close()
         if self.store is not None:
             await self.store.close()
+
+
+def _freeze_watched() -> bool:
+    """``STEERSMAN_FREEZE_WATCHED=1`` (the test suite sets it): in-process watchers get
+    frozen copies, so a component that changes a shared object in place fails loudly."""
+    return os.environ.get("STEERSMAN_FREEZE_WATCHED", "") == "1"
 
 
 def _dns(config: ServerConfig) -> DNSConfig | None:
