@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
@@ -80,15 +80,19 @@ class APIServer:
         self.ready = False
 
     def application(self) -> web.Application:
-        app = web.Application(middlewares=[self._errors, self._authenticate],
-                              client_max_size=neg.MAX_BODY_BYTES + 1)
-        app.router.add_route("*", "/{tail:.*}", self._route)
+        """The API as an aiohttp application (one catch-all route to :meth:`handle`)."""
+        app = web.Application(client_max_size=neg.MAX_BODY_BYTES + 1)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
         return app
 
-    @web.middleware
-    async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        """Serve one HTTP request: authenticate, route, and translate errors into Status
+        answers. The server runs it as aiohttp's low-level handler — no router, no
+        middleware chain — since every path is routed here anyway."""
         try:
-            return await handler(request)
+            if self.authenticator is not None and request.path not in _PUBLIC:
+                self._authenticate(request)
+            return await self._route(cast(web.Request, request))
         except web.HTTPException as exc:
             if isinstance(exc, web.HTTPRequestEntityTooLarge):
                 return neg.status_response(errors.request_entity_too_large(neg.MAX_BODY_BYTES))
@@ -98,7 +102,7 @@ class APIServer:
         except Exception as exc:
             return self.error_response(request, exc)
 
-    def error_response(self, request: web.Request, exc: Exception) -> web.Response:
+    def error_response(self, request: web.BaseRequest, exc: Exception) -> web.Response:
         """The Status answer to a failed request: its own for a ``StatusError``, else a 500
         ``InternalError`` (logged) — the server stays up either way."""
         if isinstance(exc, errors.StatusError):
@@ -107,23 +111,21 @@ class APIServer:
                       exc_info=exc)
         return neg.status_response(errors.internal_error(f"{type(exc).__name__}: {exc}"))
 
-    @web.middleware
-    async def _authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if self.authenticator is not None and request.path not in _PUBLIC:
-            peercert = None
-            if request.transport is not None:
-                peercert = request.transport.get_extra_info("peercert")
-            user = self.authenticator.authenticate(
-                authorization_header=request.headers.get("Authorization"), peercert=peercert)
-            if user is None:
-                raise errors.unauthorized()
-            if is_bootstrapper(user.groups):  # no RBAC yet: join tokens reach CSRs only
-                denial = bootstrapper_denial(user.name, request.method,
-                                             request.path.rstrip("/") or "/")
-                if denial is not None:
-                    raise denial
-            request["user"] = user
-        return await handler(request)
+    def _authenticate(self, request: web.BaseRequest) -> None:
+        assert self.authenticator is not None
+        peercert = None
+        if request.transport is not None:
+            peercert = request.transport.get_extra_info("peercert")
+        user = self.authenticator.authenticate(
+            authorization_header=request.headers.get("Authorization"), peercert=peercert)
+        if user is None:
+            raise errors.unauthorized()
+        if is_bootstrapper(user.groups):  # no RBAC yet: join tokens reach CSRs only
+            denial = bootstrapper_denial(user.name, request.method,
+                                         request.path.rstrip("/") or "/")
+            if denial is not None:
+                raise denial
+        request["user"] = user
 
     async def _route(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"

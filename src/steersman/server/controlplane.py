@@ -102,7 +102,7 @@ class ControlPlane:
         self.store: Store | None = None
         self.cache: WatchCache | None = None
         self.api: APIServer | None = None
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
         self._crds: CustomResourceDefinitions | None = None
         self.components: Components | None = None
         self.port = 0
@@ -237,8 +237,8 @@ class ControlPlane:
         else:
             write_kubeconfig(self.config.kubeconfig_path, cluster_name=self.config.cluster_name,
                              server=self.url, ca_pem=None)
-        self._runner = web.AppRunner(self.api.application(), access_log=None,
-                                     handle_signals=False, shutdown_timeout=1.0)
+        server = web.Server(self.api.handle, access_log=None)
+        self._runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.SockSite(self._runner, listener, ssl_context=ssl_context)
         await site.start()
