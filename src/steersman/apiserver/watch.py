@@ -52,7 +52,8 @@ class WatchHandler:
             options = _with_name(request, info, ri.name)
         cache = self._cache.cache_for(info.storage_prefix)
         prefix = info.namespace_prefix(ri.namespace)
-        watcher = Watcher(_predicate(info, ri.namespace, options))
+        watcher = Watcher(_predicate(info, ri.namespace, options),
+                          selection=_selection(request, ri))
         initial = self._initial(cache, prefix, options, watcher)
         response = web.StreamResponse(headers={"Content-Type": neg.JSON})
         response.enable_chunked_encoding()
@@ -80,7 +81,8 @@ class WatchHandler:
         """
         options = _with_name(request, info, ri.name) if ri.name else list_options(request, info)
         cache = self._cache.cache_for(info.storage_prefix)
-        watcher = Watcher(_predicate(info, ri.namespace, options))
+        watcher = Watcher(_predicate(info, ri.namespace, options),
+                          selection=_selection(request, ri))
         initial = self._initial(cache, info.namespace_prefix(ri.namespace), options, watcher)
         served = (lambda obj: obj) if info.crd is None else (
             lambda obj: served_object(info, obj))
@@ -143,6 +145,13 @@ def _with_name(request: web.Request, info: ResourceInfo, name: str) -> ListOptio
     base = list_options(request, info)
     field = parse_field_selector(f"metadata.name={name}")
     return ListOptions(label=base.label, field=field, resource_version=base.resource_version)
+
+
+def _selection(request: web.Request, ri: RequestInfo) -> tuple[str, ...]:
+    """What a watch filters by; equal selections on one resource see the same events."""
+    query = request.query
+    return (ri.namespace, ri.name, query.get("labelSelector", ""),
+            query.get("fieldSelector", ""))
 
 
 def _in_scope(obj: Object, namespace: str, info: ResourceInfo) -> bool:

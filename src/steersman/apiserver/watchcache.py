@@ -22,7 +22,7 @@ import bisect
 import collections
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,17 +84,32 @@ class Watcher:
     deque append and one ``set_result`` each, with no task or timer per event.
     """
 
-    def __init__(self, predicate: Predicate, limit: int = WATCHER_BUFFER) -> None:
+    def __init__(self, predicate: Predicate, limit: int = WATCHER_BUFFER, *,
+                 selection: Hashable = None) -> None:
+        """``selection``: what the predicate selects by (namespace, selectors), when known;
+        watchers with equal selections share one evaluation of the filter per event (the
+        hollow nodes' processes all watch pods with ``spec.nodeName!=``, for example)."""
         self._predicate = predicate
+        self._selection = selection
         self._limit = limit
         self._pending: collections.deque[tuple[str, CachedEvent]] = collections.deque()
         self._waiter: asyncio.Future[None] | None = None
         self.overflowed = False
         self.closed = False
 
-    def offer(self, event: CachedEvent) -> None:
-        kind = self._visible_type(event)
-        if kind is None or self.closed:
+    def offer(self, event: CachedEvent, seen: dict[Hashable, str | None] | None = None) -> None:
+        """Queue ``event`` if the filter passes it; ``seen`` memoizes the filter's answers
+        for one event across watchers, by selection."""
+        if self.closed:
+            return
+        selection = self._selection
+        if seen is None or selection is None:
+            kind = self._visible_type(event)
+        elif selection in seen:
+            kind = seen[selection]
+        else:
+            kind = seen[selection] = self._visible_type(event)
+        if kind is None:
             return
         if len(self._pending) >= self._limit:
             self.overflowed = True
@@ -172,8 +187,9 @@ class ResourceCache:
             self._sorted_keys = None
         cached = CachedEvent(kind, obj, prev, event.kv.mod_revision)
         self._remember(cached)
+        seen: dict[Hashable, str | None] = {}
         for watcher in list(self.watchers):
-            watcher.offer(cached)
+            watcher.offer(cached, seen)
         return cached
 
     def _remember(self, event: CachedEvent) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Hashable
+from typing import Any
 
 import orjson
 
@@ -56,3 +58,35 @@ async def test_a_cancelled_reader_leaves_the_watcher_usable() -> None:
     await asyncio.gather(reader, return_exceptions=True)
     watcher.offer(_event())
     assert len(await watcher.next_batch(0.01) or []) == 1
+
+
+async def test_watchers_with_one_selection_share_one_filter_evaluation_per_event() -> None:
+    calls: list[str] = []
+
+    def on_node(node: str) -> Callable[[dict[str, Any]], bool]:
+        def predicate(obj: dict[str, Any]) -> bool:
+            calls.append(node)
+            return bool(obj["metadata"].get("nodeName") == node)
+        return predicate
+
+    same = [Watcher(on_node("a"), selection=("", "", "", "spec.nodeName=a")) for _ in range(3)]
+    other = Watcher(on_node("b"), selection=("", "", "", "spec.nodeName=b"))
+    unkeyed = Watcher(on_node("a"))
+    seen: dict[Hashable, str | None] = {}
+    event = CachedEvent("ADDED", {"metadata": {"name": "p", "nodeName": "a"}}, None, 3)
+    for watcher in [*same, other, unkeyed]:
+        watcher.offer(event, seen)
+    assert sorted(calls) == ["a", "a", "b"]  # one for the three keyed "a"s, one unkeyed
+    for watcher in [*same, unkeyed]:
+        assert await watcher.next_batch(0.01) == [("ADDED", event)]
+    assert await other.next_batch(0.01) == []
+    # A MODIFIED that moves the object out of one selection and into another.
+    calls.clear()
+    moved = CachedEvent("MODIFIED", {"metadata": {"name": "p", "nodeName": "b"}},
+                        event.obj, 4)
+    seen = {}
+    for watcher in [*same, other]:
+        watcher.offer(moved, seen)
+    assert [await w.next_batch(0.01) for w in same] == [[("DELETED", moved)]] * 3
+    assert await other.next_batch(0.01) == [("ADDED", moved)]
+    assert sorted(calls) == ["a", "a", "b", "b"]  # obj and prev, once per selection
