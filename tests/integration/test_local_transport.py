@@ -172,8 +172,7 @@ async def test_watched_objects_are_shared_and_read_only(clients: tuple[Client, C
     await remote.create(NAMESPACES, {"metadata": {"name": ns}})
     await remote.create(CONFIGMAPS, configmap("c", ns, k="1"))
     async with local.watch(CONFIGMAPS, namespace=ns) as stream:
-        async for _, obj in stream:
-            break
+        _, obj = await anext(stream)
     with pytest.raises(FrozenObjectError):
         obj["data"]["k"] = "changed"
     with pytest.raises(FrozenObjectError):

@@ -21,7 +21,7 @@ from pathlib import Path
 from aiohttp import web
 
 from steersman.api.builtin import builtin_registry
-from steersman.apiserver.admission import NamespaceLifecycle, ServiceAllocator
+from steersman.apiserver.admission import NamespaceLifecycle
 from steersman.apiserver.app import APIServer
 from steersman.apiserver.authn import Authenticator, UserInfo
 from steersman.apiserver.bootstrap import ensure_builtin_objects
@@ -45,6 +45,7 @@ from steersman.apiserver.pki import (
 )
 from steersman.apiserver.priority_admission import PriorityAdmission
 from steersman.apiserver.service_account_tokens import ServiceAccountTokens
+from steersman.apiserver.service_allocation import ServiceAllocator
 from steersman.apiserver.serviceaccount_admission import ServiceAccountDefaults
 from steersman.apiserver.storageclass_admission import (
     DefaultStorageClass,
@@ -104,6 +105,7 @@ class ControlPlane:
         self.api: APIServer | None = None
         self._runner: web.ServerRunner | None = None
         self._crds: CustomResourceDefinitions | None = None
+        self.allocator: ServiceAllocator | None = None
         self.components: Components | None = None
         self.port = 0
         self.join_token_path: Path | None = None
@@ -157,11 +159,8 @@ class ControlPlane:
         assert self.store is not None and self.cache is not None
         resources = builtin_registry()
         registry = GenericRegistry(store=self.store, cache=self.cache, resources=resources)
-        allocator = ServiceAllocator(self.config.service_cidr)
-        services = resources.get("", "v1", "services")
-        assert services is not None
-        for service in registry.objects(services):
-            allocator.remember(service)
+        allocator = self.allocator = ServiceAllocator(self.config.service_cidr,
+                                                       store=self.store, cache=self.cache)
         self._crds = CustomResourceDefinitions(registry=registry, resources=resources,
                                                cache=self.cache)
         registry.admission = [NamespaceLifecycle(registry, resources), allocator,
@@ -171,6 +170,7 @@ class ControlPlane:
                               StorageObjectInUseProtection(),
                               CustomResourceAdmission(registry, self._crds.info)]
         self._crds.start()
+        await allocator.start()
         await ensure_builtin_objects(
             registry, resources, cluster_ip=allocator.kubernetes_ip(),
             advertise_ip=_advertise_ip(self.config.bind_address), port=self.port)
@@ -248,6 +248,8 @@ class ControlPlane:
             await self.components.stop()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self.allocator is not None:
+            await self.allocator.stop()
         if self._crds is not None:
             await self._crds.close()
         if self.cache is not None:
