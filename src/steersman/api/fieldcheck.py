@@ -10,7 +10,9 @@ kube-apiserver's messages; the API server decides the mode and raises.
 
 The walk is on the hot path of every write, so a schema is compiled once into a tree of
 :class:`_Node` (property tables, accepted Python types, Go type names for messages) and
-definitions are compiled once per name and shared, recursive ones included. A ``null``
+definitions are compiled once per name and shared, recursive ones included; the verdicts of
+:func:`clean` on an object's fields but metadata are remembered by their exact JSON, as
+the objects of one template repeat them (:mod:`steersman.api.exactjson`). A ``null``
 field is never a type error (Go decodes it as the zero value; kube-apiserver prunes it from a
 custom resource when the schema is not ``nullable``); a ``null`` array item of a custom
 resource is one unless its schema is ``nullable``.
@@ -26,6 +28,7 @@ from typing import Any
 
 from steersman.api import schema as definitions
 from steersman.api.errors import FieldError, StatusError, bad_request
+from steersman.api.exactjson import Remembered, json_key
 
 Schema = Mapping[str, Any]
 
@@ -197,6 +200,9 @@ def _fill_definition(node: _Node, name: str) -> None:
 
 
 _CACHE_LIMIT = 256
+_verdicts: Remembered[tuple[_Node, bool, bytes], bool] = Remembered(512)
+_UNIQUE_STRINGS = frozenset({"name", "generateName", "namespace", "uid", "resourceVersion",
+                             "creationTimestamp", "selfLink"})
 _compiled: OrderedDict[int, tuple[Schema, CompiledSchema]] = OrderedDict()
 
 
@@ -252,7 +258,49 @@ def clean(obj: Any, schema: Schema | CompiledSchema, *, types: bool = True) -> b
     ``False`` only means "maybe": :func:`type_errors` and :func:`unknown_fields` then say
     what exactly, as they walk a superset of what this one rejects.
     """
-    return _clean(obj, _compiled_root(schema), types)
+    root = _compiled_root(schema)
+    if type(obj) is not dict or root.properties is None:
+        return _clean(obj, root, types)
+    return _type_fits(obj, root, types) and _clean_fields(obj, root, types)
+
+
+def _clean_fields(value: dict[str, Any], node: _Node, types: bool) -> bool:
+    """:func:`_clean_object` for a whole object, the verdicts on its fields remembered, as the
+    objects of one template repeat them. A string's verdict depends on its type alone, so
+    the strings that make each object's metadata unique (its name) are blanked in the key."""
+    properties = node.properties
+    assert properties is not None
+    for key, sub in value.items():
+        child = properties.get(key)
+        if child is None:
+            if not node.open:
+                return False
+        elif type(sub) is dict or type(sub) is list:
+            shape = _blank_unique_strings(sub) if key == "metadata" else sub
+            if not _clean_remembered(sub, shape, child, types):
+                return False
+        elif sub is not None and not _type_fits(sub, child, types):
+            return False
+    return True
+
+
+def _blank_unique_strings(meta: Any) -> Any:
+    if type(meta) is not dict:
+        return meta
+    return {key: "" if key in _UNIQUE_STRINGS and type(sub) is str else sub
+            for key, sub in meta.items()}
+
+
+def _clean_remembered(value: Any, shape: Any, node: _Node, types: bool) -> bool:
+    """``_clean(value)``, remembered by the exact JSON of ``shape``: ``value`` or a value
+    whose verdict is the same."""
+    key = json_key(shape)
+    if key is None:
+        return _clean(value, node, types)
+    verdict = _verdicts.get((node, types, key))
+    if verdict is None:
+        verdict = _verdicts.put((node, types, key), _clean(value, node, types))
+    return verdict
 
 
 def _clean(value: Any, node: _Node, types: bool) -> bool:

@@ -13,6 +13,7 @@ upstream wording (empty when valid), ready for a 422 ``Invalid`` cause or a 400 
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -46,7 +47,13 @@ def format_micro_time(moment: datetime) -> str:
 
 def now_rfc3339(clock_seconds: float) -> str:
     """The ``metav1.Time`` string for a clock reading in seconds since the epoch."""
-    return format_time(_from_clock(clock_seconds))
+    return _second_rfc3339(round(clock_seconds * _MICROS_PER_SECOND) // _MICROS_PER_SECOND)
+
+
+@functools.lru_cache(maxsize=8)
+def _second_rfc3339(second: int) -> str:
+    """Every write of one second stamps the same string: format it once."""
+    return format_time(_EPOCH + timedelta(seconds=second))
 
 
 def micro_time(clock_seconds: float) -> str:

@@ -19,15 +19,14 @@ from typing import Any
 
 import orjson
 
+from steersman.api.exactjson import exact_json
+
 Path = tuple[str, ...]
 _MEMBER = "."
 # orjson writes strings, 64-bit integers, booleans and null exactly as ``json.dumps`` does
 # (with ``ensure_ascii=False``), six times faster; floats and huge integers it writes
 # differently, so values holding them go through ``json``.
 _ORJSON_INT = range(-(2**63), 2**63)
-# Options under which orjson refuses (TypeError) what it would otherwise write as a string.
-_EXACT_JSON = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
-               | orjson.OPT_PASSTHROUGH_DATACLASS)
 # Decoded ``fieldsV1`` documents by their JSON: the objects of one template, and one object
 # from write to write, carry the same ones.
 _DECODED_LIMIT = 1024
@@ -54,18 +53,6 @@ def _compact(value: Any) -> str:
     if _orjson_exact(value):
         return orjson.dumps(value).decode()
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def exact_json(value: Any) -> bytes | None:
-    """The value's JSON when it tells the value apart from every other JSON value, else None.
-
-    orjson writes NaN and infinities as ``null``: a value with a null in it gets None.
-    """
-    try:
-        encoded = orjson.dumps(value, option=_EXACT_JSON)
-    except TypeError:
-        return None
-    return None if b"null" in encoded else encoded
 
 
 def _orjson_exact(value: Any) -> bool:
@@ -128,6 +115,9 @@ class FieldSet:
         """Remember the ``fieldsV1`` encoding, for a set that many objects will share."""
         self._encoded = orjson.dumps(self.to_fields_v1())
         return self
+
+    def keeps_encoding(self) -> bool:
+        return self._encoded is not None
 
     @classmethod
     def of(cls, paths: Iterable[Path]) -> FieldSet:

@@ -158,12 +158,24 @@ class EndpointFields:
     @classmethod
     def for_endpoint(cls, *, subresource: str, has_status: bool) -> EndpointFields:
         if subresource == "status":
-            return cls(FieldSet(), _STATUS_ENDPOINT)
-        return cls(FieldSet({"f:status"}) if has_status else FieldSet())
+            return _FOR_STATUS
+        return _FOR_MAIN_WITH_STATUS if has_status else _FOR_MAIN
 
     def __call__(self, fields: FieldSet) -> FieldSet:
         kept = fields.difference(_STRIP).recursive_difference(self.reset)
         return kept if self.only is None else _within(kept, self.only)
+
+
+def owned_part(obj: Any) -> Any:
+    """``obj`` less the server-set metadata scalars (``name``, ``uid``, …): every
+    :class:`EndpointFields` drops the fields they are, so two objects that differ only there
+    leave the same fields to own through every endpoint."""
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    if not isinstance(meta, dict):
+        return obj
+    kept = {name: value for name, value in meta.items()
+            if name not in _STRIPPED_META or (isinstance(value, (dict, list)) and value)}
+    return {**obj, "metadata": kept}
 
 
 def _within(fields: FieldSet, allowed: FieldSet) -> FieldSet:
@@ -180,3 +192,7 @@ _STRIP = FieldSet({"f:apiVersion", "f:kind", "f:metadata"},
                   {"f:metadata": FieldSet({f"f:{name}" for name in _STRIPPED_META})})
 _STATUS_ENDPOINT = FieldSet({"f:status"},
                             {"f:metadata": FieldSet({"f:labels", "f:annotations"})})
+# The three filters, made once: every write asks for one.
+_FOR_STATUS = EndpointFields(FieldSet(), _STATUS_ENDPOINT)
+_FOR_MAIN_WITH_STATUS = EndpointFields(FieldSet({"f:status"}))
+_FOR_MAIN = EndpointFields(FieldSet())

@@ -8,7 +8,10 @@ owns exactly what it applied.
 
 :func:`update` records a non-apply write: its manager gains every field the write changed
 or added, and every other manager (applier or not) loses them: an update never conflicts,
-it takes ownership. Fields the write removed leave every manager.
+it takes ownership. Fields the write removed leave every manager. A create (nothing live,
+nobody owning anything) owns whatever the endpoint lets it own; that set is remembered by
+the exact JSON of the object less its server-set metadata, so the pods of one template
+share one computation (:mod:`steersman.api.exactjson`).
 
 Both take a ``FieldFilter`` (an ``EndpointFields``) that drops the fields no manager
 may own through the endpoint (server-set metadata, the other half of a status split).
@@ -19,13 +22,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from steersman.api.exactjson import Remembered, json_key
 from steersman.api.ssa.fieldpath import FieldSet, Path, path_string
-from steersman.api.ssa.managed import ManagedSet, ManagerKey, Managers
+from steersman.api.ssa.managed import EndpointFields, ManagedSet, ManagerKey, Managers, owned_part
 from steersman.api.ssa.merge import merge, remove_fields
 from steersman.api.ssa.typeinfo import TypeNode
 from steersman.api.ssa.walk import Comparison, FieldFilter, compare, field_set, with_named_fields
 
 Object = dict[str, Any]
+# What creates own, by the exact JSON of the created object's owned part: the objects of one
+# template (a ReplicaSet's pods) differ only in the metadata no manager owns.
+_created: Remembered[tuple[TypeNode, EndpointFields, bytes], FieldSet] = Remembered(512)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +128,9 @@ def _release(managers: Managers, manager: ManagerKey | None,
 def update(*, old: Object, new: Object, managers: Managers, manager: ManagerKey,
            api_version: str, root: TypeNode, keep: FieldFilter, now: str) -> Managers:
     """Ownership after a non-apply write from ``old`` to ``new`` by ``manager``."""
+    if not old and not managers:  # a create: the writer owns whatever it may own, alone
+        created = _created_fields(new, root, keep)
+        return {manager: ManagedSet(created, api_version, now)} if not created.empty() else {}
     comparison = compare(old, new, root).filtered(keep)
     changed = comparison.changed()
     after = _release(managers, None, comparison)
@@ -130,3 +140,16 @@ def update(*, old: Object, new: Object, managers: Managers, manager: ManagerKey,
     fields = changed if own is None else own.fields.union(changed)
     after[manager] = ManagedSet(fields, api_version, now)
     return after
+
+
+def _created_fields(new: Object, root: TypeNode, keep: FieldFilter) -> FieldSet:
+    """``update``'s changed fields for a create, remembered for objects with equal owned parts
+    (only with :class:`EndpointFields`, whose stripped metadata :func:`owned_part` knows)."""
+    if not isinstance(keep, EndpointFields) or (key := json_key(owned_part(new))) is None:
+        return compare({}, new, root).filtered(keep).changed()
+    found = _created.get((root, keep, key))
+    if found is None:
+        found = _created.put((root, keep, key), compare({}, new, root).filtered(keep).changed())
+    elif not found.keeps_encoding():
+        found.keep_encoding()  # seen twice: worth encoding once rather than on every write
+    return found

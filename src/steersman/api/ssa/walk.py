@@ -22,11 +22,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from steersman.api.exactjson import exact_json
 from steersman.api.ssa.fieldpath import (
     FieldSet,
     FieldSetBuilder,
     Path,
-    exact_json,
     field_element,
     index_element,
     key_element,
@@ -172,7 +172,7 @@ def _unique(node: TypeNode, items: list[Any]) -> bool:
 def compare(lhs: Any, rhs: Any, node: TypeNode) -> Comparison:
     """What changed from ``lhs`` to ``rhs`` (both whole objects)."""
     if lhs == {} and isinstance(rhs, dict) and rhs and _granular_map(rhs, node):
-        return Comparison(FieldSet(), _added_entries(rhs, node, _REMEMBERED_LEVELS),
+        return Comparison(FieldSet(), _added_entries(rhs, node, _REMEMBERED_LEVELS, _UNIQUE),
                           FieldSet())
     comparer = _Comparer()
     comparer.compare(lhs, rhs, node, ())
@@ -192,6 +192,8 @@ Added = tuple[bool, FieldSet | None]
 _REMEMBERED_LEVELS = 2
 _REMEMBERED_LIMIT = 1024
 _remembered: dict[tuple[TypeNode, bytes], Added] = {}
+# An object's metadata holds its name and uid: never worth remembering whole.
+_UNIQUE = frozenset({"metadata"})
 
 
 def _added(value: Any, node: TypeNode, levels: int = 0) -> Added:
@@ -221,13 +223,15 @@ def _added_remembered(value: Any, node: TypeNode, levels: int) -> Added:
     return found
 
 
-def _added_entries(value: dict[str, Any], node: TypeNode, levels: int = 0) -> FieldSet:
+def _added_entries(value: dict[str, Any], node: TypeNode, levels: int = 0,
+                   unique: frozenset[str] = frozenset()) -> FieldSet:
     members: list[str] = []
     children: dict[str, FieldSet] = {}
     for name, child in value.items():
         element = "f:" + name
         if levels and isinstance(child, (dict, list)) and child:
-            member, below = _added_remembered(child, node.field(name), levels - 1)
+            remember = _added if name in unique else _added_remembered
+            member, below = remember(child, node.field(name), levels - 1)
         else:
             member, below = _added(child, node.field(name))
         if member:

@@ -22,6 +22,7 @@ from steersman.api.strategies._fields import (
     is_dns1123_subdomain,
     is_label_value,
     is_qualified_name,
+    remembered_by_json,
 )
 from steersman.api.strategy import Object
 
@@ -97,6 +98,7 @@ def validate_object_meta(obj: Object, name_check: Check) -> list[FieldError]:
     return errs
 
 
+@remembered_by_json
 def validate_labels(labels: Any, path: str) -> list[FieldError]:
     if labels is None:
         return []
@@ -109,6 +111,7 @@ def validate_labels(labels: Any, path: str) -> list[FieldError]:
     return errs
 
 
+@remembered_by_json
 def validate_annotations(annotations: Any, path: str) -> list[FieldError]:
     if annotations is None:
         return []

@@ -19,8 +19,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from steersman.api.errors import FieldError, invalid, not_supported, required
+from steersman.api.exactjson import Remembered, json_key
 
 Check = Callable[[str], list[str]]
+Validator = Callable[[Any, str], list[FieldError]]
 
 _LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _SUBDOMAIN_FMT = _LABEL_FMT + r"(\." + _LABEL_FMT + ")*"
@@ -44,6 +46,7 @@ FIELD_IMMUTABLE = "field is immutable"
 NEGATIVE = "must be greater than or equal to 0"
 TOTAL_ANNOTATION_SIZE = 256 * 1024
 _REMEMBERED_ANSWERS = 4096
+_REMEMBERED_JSON = 512
 
 
 def _remembered(check: Check) -> Check:
@@ -57,6 +60,24 @@ def _remembered(check: Check) -> Check:
     @functools.wraps(check)
     def remembered(value: str) -> list[str]:
         return list(answer(value)) if type(value) is str else check(value)
+
+    return remembered
+
+
+def remembered_by_json(validate: Validator) -> Validator:
+    """``validate(value, path)`` with its problems remembered by path and the value's exact
+    JSON: the objects of one template repeat their labels, annotations and pod spec."""
+    table: Remembered[tuple[str, bytes], tuple[FieldError, ...]] = Remembered(_REMEMBERED_JSON)
+
+    @functools.wraps(validate)
+    def remembered(value: Any, path: str) -> list[FieldError]:
+        key = json_key(value)
+        if key is None:
+            return validate(value, path)
+        found = table.get((path, key))
+        if found is None:
+            found = table.put((path, key), tuple(validate(value, path)))
+        return list(found)
 
     return remembered
 

@@ -24,6 +24,7 @@ from steersman.api.strategies._fields import (
     not_found,
     one_of,
     range_error,
+    remembered_by_json,
 )
 from steersman.api.strategies._resources import validate_resources
 from steersman.api.strategies._tolerations import validate_tolerations
@@ -58,6 +59,7 @@ def validate_pod_template(template: Any, path: str) -> list[FieldError]:
     return errs + validate_pod_spec(mapping(template, "spec"), f"{path}.spec")
 
 
+@remembered_by_json
 def validate_pod_spec(spec: dict[str, Any], path: str) -> list[FieldError]:
     errs, volumes = _validate_volumes(items(spec, "volumes"), f"{path}.volumes")
     errs += _validate_all_containers(spec, path, volumes)

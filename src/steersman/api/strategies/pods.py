@@ -7,7 +7,9 @@ defaulters) plus what the pod registry's ``PrepareForCreate`` sets (``status.pha
 ``preemptionPolicy``. :func:`default_pod_spec` is what pod templates (Deployment, Job, …) get;
 :func:`default_pod` adds the Pod-only parts. Validation lives in ``_podspec``; the update
 rule (only images, ``activeDeadlineSeconds``, added tolerations and a negative grace period
-turned into 1 may change) is :func:`validate_pod_update`.
+turned into 1 may change) is :func:`validate_pod_update`. The pods of one template repeat
+their spec, so a Pod's defaulted spec and every QoS class are remembered by exact JSON
+(:mod:`steersman.api.exactjson`), as is validation (``_fields.remembered_by_json``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ import copy
 from fractions import Fraction
 from typing import Any
 
+import orjson
+
 from steersman.api.errors import FieldError, forbidden, invalid, not_supported
+from steersman.api.exactjson import Remembered, json_key
 from steersman.api.strategies._base import KindStrategy, ensure, items, mapping
 from steersman.api.strategies._podspec import validate_pod_spec, validate_pod_template
 from steersman.api.strategies.quantities import (
@@ -36,6 +41,9 @@ POD_UPDATE_FORBIDDEN = (
 _CONTAINER_GROUPS = ("initContainers", "containers", "ephemeralContainers")
 _MODE_SOURCES = ("configMap", "secret", "downwardAPI", "projected")
 _QOS_RESOURCES = ("cpu", "memory")
+# Defaulted pod specs and QoS classes, by exact JSON: the pods of one template repeat them.
+_defaulted: Remembered[bytes, bytes] = Remembered(256)
+_qos_classes: Remembered[bytes, str] = Remembered(1024)
 
 
 def set_default(holder: dict[str, Any], key: str, value: Any) -> None:
@@ -139,6 +147,14 @@ def default_volume(volume: dict[str, Any]) -> None:
 
 def default_pod(pod: Object) -> None:
     spec = ensure(pod, "spec")
+    if pod.get("kind") != "Pod" or not _default_spec_remembered(pod, spec):
+        _default_spec(pod, spec)
+    status = ensure(pod, "status")
+    set_default(status, "phase", "Pending")
+    set_default(status, "qosClass", qos_class(pod))
+
+
+def _default_spec(pod: Object, spec: dict[str, Any]) -> None:
     default_pod_spec(spec)
     set_default(spec, "enableServiceLinks", True)
     if spec.get("priority") is None and not spec.get("priorityClassName"):
@@ -148,9 +164,24 @@ def default_pod(pod: Object) -> None:
         for container in items(spec, group):
             _default_requests_from_limits(mapping(container, "resources"))
     canonicalize_quantities(pod, number_quantity)
-    status = ensure(pod, "status")
-    set_default(status, "phase", "Pending")
-    set_default(status, "qosClass", qos_class(pod))
+
+
+def _default_spec_remembered(pod: Object, spec: dict[str, Any]) -> bool:
+    """:func:`_default_spec` remembered by the spec's exact JSON (a Pod's quantities are all
+    in its spec); False, having done nothing, when the spec has none."""
+    before = json_key(spec)
+    if before is None:
+        return False
+    defaulted = _defaulted.get(before)
+    if defaulted is None:
+        _default_spec(pod, spec)
+        after = json_key(spec)
+        if after is not None:
+            _defaulted.put(before, after)
+        return True
+    spec.clear()
+    spec.update(orjson.loads(defaulted))
+    return True
 
 
 def _default_requests_from_limits(resources: dict[str, Any]) -> None:
@@ -165,14 +196,22 @@ def _default_requests_from_limits(resources: dict[str, Any]) -> None:
 def qos_class(pod: Object) -> str:
     """``Guaranteed``, ``Burstable`` or ``BestEffort``, as kubelet's ``GetPodQOS`` computes it."""
     spec = mapping(pod, "spec")
+    resources = [[mapping(container, "resources") for container in items(spec, group)]
+                 for group in ("containers", "initContainers")]
+    key = json_key(resources)
+    if key is None:
+        return _qos_class(resources)
+    return _qos_classes.get(key) or _qos_classes.put(key, _qos_class(resources))
+
+
+def _qos_class(resources: list[list[dict[str, Any]]]) -> str:
     requests: dict[str, Fraction] = {}
     limits: dict[str, Fraction] = {}
     guaranteed = True
-    for group in ("containers", "initContainers"):
-        for container in items(spec, group):
-            resources = mapping(container, "resources")
-            _add_positive(requests, mapping(resources, "requests"))
-            found = _add_positive(limits, mapping(resources, "limits"))
+    for group in resources:
+        for container in group:
+            _add_positive(requests, mapping(container, "requests"))
+            found = _add_positive(limits, mapping(container, "limits"))
             if not set(_QOS_RESOURCES) <= found:
                 guaranteed = False
     if not requests and not limits:
