@@ -36,6 +36,7 @@ Object = dict[str, Any]
 Predicate = Callable[[Object], bool]
 
 HISTORY_CAPACITY = 10_000
+_ADOPTED_LIMIT = 4_096  # writes in flight whose objects were handed over (see adopt)
 WATCHER_BUFFER = 10_000
 _LIST_PAGE = 5_000
 
@@ -173,10 +174,20 @@ class ResourceCache:
     watchers: set[Watcher] = field(default_factory=set)
     _sorted_keys: list[str] | None = None
 
-    def apply(self, event: Event) -> CachedEvent:
+    def apply(self, event: Event, adopted: Object | None = None) -> CachedEvent:
+        """Apply one store event; ``adopted`` is the object the write encoded, if the
+        writer handed it over (:meth:`WatchCache.adopt`), so it need not be decoded."""
         key = event.kv.key
         prev = self.objects.get(key)
-        obj = decode_object(event.kv.value, event.kv.mod_revision)
+        revision = event.kv.mod_revision
+        if adopted is not None:
+            obj = adopted
+            obj["metadata"]["resourceVersion"] = str(revision)
+        elif event.type is EventType.DELETE and prev is not None:
+            # The deleted value is the cached one: share it, with the delete's revision.
+            obj = {**prev, "metadata": {**prev["metadata"], "resourceVersion": str(revision)}}
+        else:
+            obj = decode_object(event.kv.value, revision)
         if event.type is EventType.DELETE:
             self.objects.pop(key, None)
             kind = "DELETED"
@@ -237,6 +248,7 @@ class WatchCache:
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[str, CachedEvent], None]] = []
+        self._adopted: dict[int, tuple[bytes, Object]] = {}
         self.ready = asyncio.Event()
 
     async def start(self) -> None:
@@ -253,6 +265,21 @@ class WatchCache:
         for cache in self._caches.values():
             for watcher in list(cache.watchers):
                 watcher.close()
+
+    def adopt(self, value: bytes, obj: Object) -> None:
+        """``value`` is about to be written, and it is the encoding of ``obj``: when the
+        store's event for that very write arrives (the same bytes object), cache ``obj``
+        instead of decoding ``value`` again.
+
+        The writer hands ``obj`` over: nothing changes it afterwards but its
+        ``metadata.resourceVersion``, set to the store revision by both sides. Stores whose
+        events carry other bytes (etcd's come over the wire) simply decode as before; a
+        write that fails leaves an entry that ages out of the bounded table.
+        """
+        adopted = self._adopted
+        adopted[id(value)] = (value, obj)
+        if len(adopted) > _ADOPTED_LIMIT:
+            del adopted[next(iter(adopted))]
 
     def add_listener(self, listener: Callable[[str, CachedEvent], None]) -> None:
         """Called synchronously for every applied event with the resource prefix."""
@@ -286,7 +313,12 @@ class WatchCache:
 
     def _apply(self, event: Event) -> None:
         prefix = resource_prefix(event.kv.key)
-        cached = self.cache_for(prefix).apply(event)
+        adopted = None
+        if self._adopted and event.type is not EventType.DELETE:
+            entry = self._adopted.pop(id(event.kv.value), None)
+            if entry is not None and entry[0] is event.kv.value:
+                adopted = entry[1]
+        cached = self.cache_for(prefix).apply(event, adopted)
         self.revision = event.kv.mod_revision
         for listener in self._listeners:
             listener(prefix, cached)

@@ -103,3 +103,32 @@ async def test_slow_watcher_is_cut_off_without_blocking_writers(store: MemorySto
         assert len(cache.cache_for(PODS).objects) == 50
     finally:
         await cache.close()
+
+
+async def test_an_adopted_write_is_cached_without_decoding_and_deletes_share(
+        store: MemoryStore) -> None:
+    cache = await _cache(store)
+    try:
+        handed = {"kind": "Pod", "metadata": {"name": "a", "namespace": "ns"},
+                  "status": {"phase": "Pending"}}
+        value = orjson.dumps(handed)
+        cache.adopt(value, handed)
+        written = await store.create(PODS + "ns/a", value)
+        # Equal bytes but another object: not the adopted write, decoded as usual.
+        cache.adopt(_pod("b"), {"kind": "Pod", "metadata": {"name": "wrong"}})
+        await store.create(PODS + "ns/b", _pod("b"))
+        await cache.sync()
+        objects = cache.cache_for(PODS).objects
+        assert objects[PODS + "ns/a"] is handed
+        assert handed["metadata"]["resourceVersion"] == str(written.mod_revision)
+        assert objects[PODS + "ns/b"]["metadata"]["name"] == "b"
+        deleted = await store.delete(PODS + "ns/a")
+        await cache.sync()
+        event = cache.cache_for(PODS).history[-1]
+        assert event.type == "DELETED"
+        assert event.obj == {**handed, "metadata": {
+            **handed["metadata"], "resourceVersion": str(deleted.mod_revision)}}
+        assert handed["metadata"]["resourceVersion"] == str(written.mod_revision)
+        assert event.obj["status"] is handed["status"]  # shared, not decoded again
+    finally:
+        await cache.close()
