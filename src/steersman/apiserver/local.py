@@ -29,6 +29,7 @@ from steersman.client.local import LocalResponse, LocalWatch, Params, freeze
 
 Object = dict[str, Any]
 _CONNECTION_STREAMS = frozenset({"log", "exec", "attach", "portforward", "proxy"})
+_closing: set[asyncio.Task[None]] = set()
 
 
 class LocalEndpoint:
@@ -96,9 +97,11 @@ def _close_later(events: AsyncIterator[tuple[str, Object]]) -> None:
     closer = getattr(events, "aclose", None)
     if closer is not None:
         try:
-            asyncio.get_running_loop().create_task(closer())
+            task = asyncio.get_running_loop().create_task(closer())
         except RuntimeError:  # no loop: the generator is finalised with it
-            pass
+            return
+        _closing.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(_closing.discard)
 
 
 class _Body:
