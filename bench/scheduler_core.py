@@ -16,7 +16,10 @@ Throughput = measured pods / wall time from the first ``on_pod_add`` until every
 has completed. The fake binder "confirms" each binding the way the informer would (an
 ``on_pod_update`` with ``spec.nodeName`` set), so that cost is included. Baseline measured in
 the same run: nanoseconds per trivial Python method call, the unit the hot path is made of.
-Prints one JSON line. ``--quick`` divides every count by 10.
+Prints one JSON line. ``--quick`` divides every count by 10. ``--against SRC`` runs this
+tree and another one (a ``src`` folder holding ``steersman``) alternately, ``--rounds`` times
+each, and prints each one's best pods/s per shape and the ratio: a before/after comparison
+under the same machine load.
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ import argparse
 import asyncio
 import gc
 import json
+import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from steersman.scheduler import Scheduler
@@ -155,11 +161,37 @@ def baseline_call_ns() -> float:
     return round((time.perf_counter() - started) / loops * 1e9, 1)
 
 
+def compare(against: str, argv: list[str], rounds: int) -> dict[str, Any]:
+    """This tree and the one under ``against``, run alternately in subprocesses (so both
+    see the same machine load); per shape, each tree's best pods/s and their ratio."""
+    trees = {"baseline": against, "current": str(Path(__file__).resolve().parents[1] / "src")}
+    best: dict[str, dict[str, float]] = {name: {} for name in trees}
+    for _ in range(rounds):
+        for name, tree in trees.items():
+            done = subprocess.run([sys.executable, __file__, *argv], check=True, text=True,
+                                  stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": tree})
+            for shape, result in json.loads(done.stdout.splitlines()[-1]).items():
+                if isinstance(result, dict):
+                    best[name][shape] = max(best[name].get(shape, 0.0), result["pods_per_s"])
+    return {"bench": "scheduler_core_compare", "against": against, "rounds": rounds, **best,
+            "speedup": {shape: round(rate / best["baseline"][shape], 2)
+                        for shape, rate in best["current"].items() if best["baseline"].get(shape)}}
+
+
 async def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--shape", choices=sorted(SHAPES), action="append")
+    parser.add_argument("--against", metavar="SRC",
+                        help="also run another tree's steersman (the src folder of, e.g., "
+                             "`git archive HEAD src | tar -x -C /tmp/base`) and compare")
+    parser.add_argument("--rounds", type=int, default=2, help="with --against")
     args = parser.parse_args(argv)
+    if args.against:
+        forwarded = ["--quick"] * args.quick + [
+            word for shape in args.shape or () for word in ("--shape", shape)]
+        print(json.dumps(compare(args.against, forwarded, args.rounds)))
+        return
     scale = 10 if args.quick else 1
     results: dict[str, Any] = {"bench": "scheduler_core", "baseline_call_ns": baseline_call_ns()}
     for shape in args.shape or list(SHAPES):

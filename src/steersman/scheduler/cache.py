@@ -24,7 +24,7 @@ from typing import Any
 
 from steersman.api.selectors import LabelSelector
 from steersman.scheduler.framework.affinity import AffinityTerm
-from steersman.scheduler.framework.types import NodeInfo, PodInfo
+from steersman.scheduler.framework.types import NodeInfo, NodeTraits, PodInfo
 from steersman.scheduler.indexes import AntiAffinityGroups, DomainViews, LabelValues
 
 
@@ -47,6 +47,7 @@ class SchedulerCache:
         self._views = DomainViews()
         self._anti_groups = AntiAffinityGroups()
         self._label_values = LabelValues()
+        self._traits = NodeTraits()
         self._images: dict[str, int] = {}
         self._affinity_pods: dict[str, PodInfo] = {}
         self.namespaces: dict[str, Mapping[str, str]] = {}
@@ -70,6 +71,7 @@ class SchedulerCache:
         self._node_indexes(info, 1)
         if info.pods and info.labels != old_labels:
             self._views.clear()  # its pods moved between domains; views rebuild lazily
+            self._anti_groups.forget_domains()
         if not was_listed:
             self._node_generation += 1
         return info
@@ -86,12 +88,14 @@ class SchedulerCache:
         else:
             del self._nodes[name]
         self._views.clear()
+        self._anti_groups.forget_domains()
         self._node_generation += 1
 
     def _node_indexes(self, info: NodeInfo, delta: int) -> None:
         if info.node is None:
             return
         self._label_values.update(info.labels, delta)
+        self._traits.update(info, delta)
         for image in info.images:
             number = self._images.get(image, 0) + delta
             if number > 0:
@@ -160,7 +164,7 @@ class SchedulerCache:
     def _pod_indexes(self, pod: PodInfo, info: NodeInfo, delta: int) -> None:
         self._views.update(pod, info.labels, delta)
         if pod.anti_affinity_terms:
-            self._anti_groups.update(pod, info.name, delta)
+            self._anti_groups.update(pod, info, delta)
         if pod.scores_other_pods:
             if delta > 0:
                 self._affinity_pods[pod.uid] = pod
@@ -208,8 +212,8 @@ class ClusterSnapshot:
     def pods_with_affinity(self) -> Iterable[PodInfo]:
         return self._cache._affinity_pods.values()
 
-    def required_anti_affinity_groups(self) -> Iterable[tuple[AffinityTerm, Mapping[str, int]]]:
-        return self._cache._anti_groups.items()
+    def required_anti_affinity_domains(self) -> Iterable[tuple[AffinityTerm, Mapping[str, int]]]:
+        return self._cache._anti_groups.domains(self._cache._nodes)
 
     def domain_counts(self, *, namespaces: frozenset[str] | None, selector: LabelSelector,
                       topology_key: str) -> Mapping[str, int]:
@@ -217,6 +221,9 @@ class ClusterSnapshot:
 
     def topology_values(self, key: str) -> Mapping[str, int]:
         return self._cache._label_values.get(key)
+
+    def node_traits(self) -> NodeTraits:
+        return self._cache._traits
 
     def namespace_labels(self) -> Mapping[str, Mapping[str, str]]:
         return self._cache.namespaces

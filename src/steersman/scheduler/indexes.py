@@ -6,7 +6,8 @@
   O(domains) instead of walking every pod every cycle (upstream walks all nodes in parallel
   goroutines; Python has no such parallelism). Views are evicted least-recently-used.
 * :class:`AntiAffinityGroups` — existing pods' required anti-affinity terms, identical terms
-  grouped, counted per node name.
+  grouped, counted per node name and per topology domain, so InterPodAffinity's PreFilter
+  reads O(terms x domains) instead of walking every node that holds such a pod.
 * :class:`LabelValues` — per node label key, value → how many nodes carry it.
 """
 
@@ -81,18 +82,50 @@ class DomainViews:
 
 
 class AntiAffinityGroups:
+    """Per distinct required anti-affinity term of existing pods: pods per node name, and
+    pods per value of the term's topology key (the domain table, built on first query)."""
+
     def __init__(self) -> None:
         self._groups: dict[AffinityTerm, dict[str, int]] = {}
+        self._domains: dict[AffinityTerm, dict[str, int]] = {}
 
-    def update(self, pod: PodInfo, node_name: str, delta: int) -> None:
+    def update(self, pod: PodInfo, node: NodeInfo, delta: int) -> None:
         for term in set(pod.anti_affinity_terms):
             per_node = self._groups.setdefault(term, {})
-            _bump(per_node, node_name, delta)
+            _bump(per_node, node.name, delta)
             if not per_node:
                 del self._groups[term]
+                self._domains.pop(term, None)
+                continue
+            domains = self._domains.get(term)
+            value = node.labels.get(term.topology_key)
+            if domains is not None and value is not None:
+                _bump(domains, value, delta)
 
-    def items(self) -> Iterable[tuple[AffinityTerm, Mapping[str, int]]]:
-        return self._groups.items()
+    def domains(self, nodes: Mapping[str, NodeInfo]
+                ) -> Iterable[tuple[AffinityTerm, Mapping[str, int]]]:
+        """Each term with its pods per domain; ``nodes`` by name (an unlisted node has no
+        labels, so its pods count nowhere)."""
+        for term, per_node in self._groups.items():
+            domains = self._domains.get(term)
+            if domains is None:
+                domains = self._domains[term] = _per_domain(term, per_node, nodes)
+            yield term, domains
+
+    def forget_domains(self) -> None:
+        """A node's labels changed or it left: pods moved between domains; rebuild lazily."""
+        self._domains.clear()
+
+
+def _per_domain(term: AffinityTerm, per_node: Mapping[str, int],
+                nodes: Mapping[str, NodeInfo]) -> dict[str, int]:
+    domains: dict[str, int] = {}
+    for name, number in per_node.items():
+        node = nodes.get(name)
+        value = node.labels.get(term.topology_key) if node is not None else None
+        if value is not None:
+            _bump(domains, value, number)
+    return domains
 
 
 class LabelValues:

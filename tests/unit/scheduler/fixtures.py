@@ -8,6 +8,7 @@ from typing import Any
 from steersman.scheduler.cache import SchedulerCache
 from steersman.scheduler.framework.interface import (
     SUCCESS,
+    BatchFilterPlugin,
     Code,
     CycleState,
     FilterPlugin,
@@ -62,7 +63,8 @@ def cluster(nodes: Sequence[Mapping[str, Any]], pods: Sequence[Mapping[str, Any]
 
 
 def filter_all(plugin: Any, cache: SchedulerCache, pod: Mapping[str, Any]) -> dict[str, Status]:
-    """Run a plugin's PreFilter then Filter on every node, as the runtime would."""
+    """Run a plugin's PreFilter then Filter on every node, as the runtime would; a plugin
+    that also filters in batches must give the same answers that way."""
     info = PodInfo(pod)
     state = CycleState(cache.snapshot())
     if isinstance(plugin, PreFilterPlugin):
@@ -72,7 +74,13 @@ def filter_all(plugin: Any, cache: SchedulerCache, pod: Mapping[str, Any]) -> di
         if not status.is_success:
             return {n.name: status for n in state.snapshot.nodes}
     assert isinstance(plugin, FilterPlugin)
-    return {n.name: plugin.filter(state, info, n) for n in state.snapshot.nodes}
+    statuses = {n.name: plugin.filter(state, info, n) for n in state.snapshot.nodes}
+    if isinstance(plugin, BatchFilterPlugin):
+        rejected: dict[str, Status] = {}
+        passed = plugin.filter_nodes(state, info, list(state.snapshot.nodes), rejected)
+        assert [n.name for n in passed] == [k for k, s in statuses.items() if s.is_success]
+        assert rejected == {k: s for k, s in statuses.items() if not s.is_success}
+    return statuses
 
 
 class FakeBinder:

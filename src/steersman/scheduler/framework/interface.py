@@ -11,7 +11,8 @@ Contract: expected outcomes are :class:`Status` values whose ``reasons`` are the
 user reads in the ``FailedScheduling`` event; exceptions are for bugs. Filter and score run
 synchronously against one cluster view (:class:`Snapshot`), so they are pure functions of
 their arguments and trivially table-testable. ``Score`` is batched — one call per plugin per
-cycle over every feasible node — because per-node dispatch dominates in Python.
+cycle over every feasible node — because per-node dispatch dominates in Python; for the same
+reason a Filter plugin may also offer ``filter_nodes`` (:class:`BatchFilterPlugin`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_check
 if TYPE_CHECKING:
     from steersman.api.selectors import LabelSelector
     from steersman.scheduler.framework.affinity import AffinityTerm
-    from steersman.scheduler.framework.types import NodeInfo, PodInfo
+    from steersman.scheduler.framework.types import NodeInfo, NodeTraits, PodInfo
 
 MAX_NODE_SCORE = 100
 MIN_NODE_SCORE = 0
@@ -134,8 +135,9 @@ class Snapshot(Protocol):
         """Assigned pods whose terms score other pods (``PodInfo.scores_other_pods``)."""
         ...
 
-    def required_anti_affinity_groups(self) -> Iterable[tuple[AffinityTerm, Mapping[str, int]]]:
-        """Existing pods' required anti-affinity terms, grouped: term → pods per node name."""
+    def required_anti_affinity_domains(self) -> Iterable[tuple[AffinityTerm, Mapping[str, int]]]:
+        """Existing pods' required anti-affinity terms, grouped: term → pods per value of the
+        term's topology key on their (listed) nodes. Only non-zero counts appear."""
         ...
 
     def domain_counts(
@@ -149,6 +151,10 @@ class Snapshot(Protocol):
 
     def topology_values(self, key: str) -> Mapping[str, int]:
         """For a node label key: each value → how many nodes carry it."""
+        ...
+
+    def node_traits(self) -> NodeTraits:
+        """How many nodes are cordoned or carry hard / PreferNoSchedule taints."""
         ...
 
     def namespace_labels(self) -> Mapping[str, Mapping[str, str]]:
@@ -241,6 +247,21 @@ class FilterPlugin(Protocol):
     name: str
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status: ...
+
+
+@runtime_checkable
+class BatchFilterPlugin(Protocol):
+    """Optional companion of :class:`FilterPlugin`: Filter over many nodes in one call."""
+
+    name: str
+
+    def filter_nodes(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo],
+                     rejected: dict[str, Status]) -> list[NodeInfo]:
+        """The nodes that pass, in order; each other node's status goes into ``rejected``.
+
+        Must agree with ``filter`` node by node; it only saves the per-node calls.
+        """
+        ...
 
 
 @runtime_checkable

@@ -12,9 +12,10 @@ def default_normalize(scores: list[int], *, reverse: bool = False) -> None:
         if reverse:
             scores[:] = [MAX_NODE_SCORE] * len(scores)
         return
-    for index, score in enumerate(scores):
-        scaled = MAX_NODE_SCORE * score // highest
-        scores[index] = MAX_NODE_SCORE - scaled if reverse else scaled
+    if reverse:
+        scores[:] = [MAX_NODE_SCORE - MAX_NODE_SCORE * score // highest for score in scores]
+    else:
+        scores[:] = [MAX_NODE_SCORE * score // highest for score in scores]
 
 
 def min_max_normalize(scores: list[int]) -> None:

@@ -10,19 +10,22 @@ Ordering constraints:
 * Nominated pods (preemptors waiting for their victims to leave) of equal or higher priority
   count as present on their node, so nobody takes the room they were promised.
 * Score plugins get one batched call each; normalisation happens before weighting.
+* Plugins return the ``SUCCESS`` singleton on the hot paths; identity settles most checks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, islice
-from operator import add
+from functools import partial
+from itertools import chain, islice, repeat
+from operator import add, mul
 from typing import Any
 
 from steersman.scheduler.framework.interface import (
     MAX_NODE_SCORE,
     SUCCESS,
+    BatchFilterPlugin,
     BindPlugin,
     Code,
     CycleState,
@@ -46,6 +49,8 @@ from steersman.scheduler.framework.types import NodeInfo, PodInfo
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE = 5
 BASE_PERCENTAGE_OF_NODES_TO_SCORE = 50
+MIN_FILTER_BATCH = 32
+BatchFilter = Callable[[CycleState, PodInfo, list[NodeInfo], dict[str, Status]], list[NodeInfo]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +90,9 @@ class Framework:
         self.queue_sort = _only(plugins, QueueSortPlugin)
         self.pre_filters = _all(plugins, PreFilterPlugin)
         self.filters = _all(plugins, FilterPlugin)
+        self._batched: dict[str, BatchFilter] = {
+            p.name: p.filter_nodes if isinstance(p, BatchFilterPlugin) else _one_by_one(p)
+            for p in self.filters}
         self.post_filters = _all(plugins, PostFilterPlugin)
         self.pre_scores = _all(plugins, PreScorePlugin)
         self.scorers = [WeightedScorer(p, score_weights.get(p.name, 1),
@@ -129,36 +137,52 @@ class Framework:
     def find_feasible(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo], *,
                       start: int, want: int,
                       nominated: Mapping[str, Sequence[PodInfo]] | None = None) -> FilterOutcome:
-        """Filter nodes from ``start`` (wrapping) until ``want`` feasible ones are found."""
-        filters = [p.filter for p in self.active_filters(state)]
+        """Filter nodes from ``start`` (wrapping) until ``want`` feasible ones are found.
+
+        Nodes go through the filters a batch at a time (``filter_nodes`` where a plugin has
+        it), a batch being as many nodes as feasible ones are still wanted, or
+        :data:`MIN_FILTER_BATCH`. Nodes past the ``want``-th feasible one are given back —
+        neither processed nor reported — so the outcome is that of a node-by-node scan.
+        """
         outcome = FilterOutcome([])
-        feasible, statuses = outcome.feasible, outcome.statuses
-        start = start % len(nodes) if nodes else 0
+        if not nodes:
+            return outcome
+        start %= len(nodes)
         ordered = chain(islice(nodes, start, None), islice(nodes, 0, start))
-        success, ok = SUCCESS, Code.SUCCESS
-        processed = 0
-        # Hot path: plugins return the SUCCESS singleton, so identity settles most checks.
-        for processed, node in enumerate(ordered, 1):  # noqa: B007 (read after the loop)
-            if nominated and node.name in nominated:
-                status = self._filter_with_nominated(state, pod, node, nominated[node.name])
-                if status.code is not ok:
-                    statuses[node.name] = status
-                    continue
-            else:
-                for check in filters:
-                    status = check(state, pod, node)
-                    if status is not success and status.code is not ok:
-                        break
-                else:
-                    status = success
-                if status is not success and status.code is not ok:
-                    statuses[node.name] = status
-                    continue
-            feasible.append(node)
-            if len(feasible) >= want:
+        runs = [self._batched[p.name] for p in self.filters if p.name not in state.skip_filter]
+        if nominated:
+            runs = [partial(self._filter_each_with_nominated, runs=runs, nominated=nominated)]
+        missing, statuses = want, outcome.statuses
+        while missing > 0:
+            batch = list(islice(ordered, max(missing, MIN_FILTER_BATCH)))
+            if not batch:
                 break
-        outcome.processed = processed
+            passed = _through(runs, state, pod, batch, statuses)
+            processed = len(batch)
+            if len(passed) >= missing:
+                passed, processed = _give_back(batch, passed[:missing], statuses)
+            outcome.feasible += passed
+            outcome.processed += processed
+            missing -= len(passed)
         return outcome
+
+    def _filter_each_with_nominated(self, state: CycleState, pod: PodInfo,
+                                    nodes: list[NodeInfo], rejected: dict[str, Status], *,
+                                    runs: list[BatchFilter],
+                                    nominated: Mapping[str, Sequence[PodInfo]]
+                                    ) -> list[NodeInfo]:
+        passed = []
+        for node in nodes:
+            others = nominated.get(node.name)
+            if others is None:
+                passed += _through(runs, state, pod, [node], rejected)
+                continue
+            status = self._filter_with_nominated(state, pod, node, others)
+            if status.code is Code.SUCCESS:
+                passed.append(node)
+            else:
+                rejected[node.name] = status
+        return passed
 
     def _filter_with_nominated(self, state: CycleState, pod: PodInfo, node: NodeInfo,
                                nominated: Sequence[PodInfo]) -> Status:
@@ -183,29 +207,53 @@ class Framework:
         return None, last
 
     def score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
-        """Weighted totals per node: PreScore, Score, normalise, weigh, sum."""
+        """Weighted totals per node: PreScore, Score, normalise, weigh, sum.
+
+        A plugin that scores every node alike (no PreferNoSchedule taint anywhere, say) adds
+        one number to every total: it is summed once, not node by node.
+        """
+        self._run_pre_score(state, pod, nodes)
+        totals: list[int] | None = None
+        same_for_all = 0
+        for scorer in self.scorers:
+            if scorer.plugin.name in state.skip_score:
+                continue
+            scores, lowest, highest = self._scores(scorer, state, pod, nodes)
+            weight = scorer.weight
+            if lowest == highest:
+                same_for_all += lowest * weight
+            elif totals is None:
+                totals = scores if weight == 1 else [s * weight for s in scores]
+            else:
+                weighted = scores if weight == 1 else map(mul, scores, repeat(weight))
+                totals = list(map(add, totals, weighted))
+        if totals is None:
+            return [same_for_all] * len(nodes)
+        return list(map(add, totals, repeat(same_for_all))) if same_for_all else totals
+
+    def _run_pre_score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]
+                       ) -> None:
         for plugin in self.pre_scores:
             status = plugin.pre_score(state, pod, nodes)
             if status.code is Code.SKIP:
                 state.skip_score.add(plugin.name)
             elif not status.is_success:
                 raise SchedulingError(_attributed(status, plugin.name).message())
-        totals = [0] * len(nodes)
-        for scorer in self.scorers:
-            if scorer.plugin.name in state.skip_score:
-                continue
-            totals = _weighted_sum(totals, self._scores(scorer, state, pod, nodes), scorer.weight)
-        return totals
 
     @staticmethod
     def _scores(scorer: WeightedScorer, state: CycleState, pod: PodInfo,
-                nodes: Sequence[NodeInfo]) -> list[int]:
+                nodes: Sequence[NodeInfo]) -> tuple[list[int], int, int]:
+        """A plugin's normalised scores, checked, with their lowest and highest value."""
         scores = scorer.plugin.score(state, pod, nodes)
+        if len(scores) != len(nodes):
+            raise SchedulingError(f"plugin {scorer.plugin.name} returned {len(scores)} scores "
+                                  f"for {len(nodes)} nodes")
         if scorer.normalizer is not None:
             scorer.normalizer.normalize_scores(state, pod, scores)
-        if scores and (min(scores) < 0 or max(scores) > MAX_NODE_SCORE):
+        lowest, highest = min(scores, default=0), max(scores, default=0)
+        if lowest < 0 or highest > MAX_NODE_SCORE:
             raise SchedulingError(f"plugin {scorer.plugin.name} returned a score outside 0..100")
-        return scores
+        return scores, lowest, highest
 
     def run_reserve(self, state: CycleState, pod: PodInfo, node_name: str) -> Status:
         for index, plugin in enumerate(self.reserves):
@@ -239,16 +287,47 @@ class Framework:
         return error("no bind plugin bound the pod")
 
 
+def _through(runs: list[BatchFilter], state: CycleState, pod: PodInfo, nodes: list[NodeInfo],
+             rejected: dict[str, Status]) -> list[NodeInfo]:
+    """``nodes`` through every filter in order; each plugin sees only the previous' passes."""
+    for run in runs:
+        if not nodes:
+            break
+        nodes = run(state, pod, nodes, rejected)
+    return nodes
+
+
+def _one_by_one(plugin: FilterPlugin) -> BatchFilter:
+    """``filter_nodes`` for a plugin that only filters one node at a time."""
+    check, success, ok = plugin.filter, SUCCESS, Code.SUCCESS
+
+    def filter_nodes(state: CycleState, pod: PodInfo, nodes: list[NodeInfo],
+                     rejected: dict[str, Status]) -> list[NodeInfo]:
+        passed = []
+        # Hot path: plugins return the SUCCESS singleton, so identity settles most checks.
+        for node in nodes:
+            status = check(state, pod, node)
+            if status is success or status.code is ok:
+                passed.append(node)
+            else:
+                rejected[node.name] = status
+        return passed
+
+    return filter_nodes
+
+
+def _give_back(batch: list[NodeInfo], kept: list[NodeInfo], rejected: dict[str, Status]
+               ) -> tuple[list[NodeInfo], int]:
+    """Forget the nodes of ``batch`` after the last ``kept`` one: a node-by-node scan would
+    have stopped there. Returns ``kept`` and how many nodes of the batch count as processed."""
+    processed = batch.index(kept[-1]) + 1
+    for node in batch[processed:]:
+        rejected.pop(node.name, None)
+    return kept, processed
+
+
 class SchedulingError(Exception):
     """An internal failure of a plugin (a bug or corrupt state), not a scheduling outcome."""
-
-
-def _weighted_sum(totals: list[int], scores: list[int], weight: int) -> list[int]:
-    if len(totals) != len(scores):
-        raise SchedulingError("a score plugin returned the wrong number of scores")
-    if weight != 1:
-        scores = [s * weight for s in scores]
-    return list(map(add, totals, scores))
 
 
 def _attributed(status: Status, plugin: str) -> Status:

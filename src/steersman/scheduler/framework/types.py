@@ -5,8 +5,10 @@ images), so no plugin re-reads the raw spec on the hot path; ``memo`` holds per-
 extras (e.g. spread constraints) that only one plugin needs. :class:`NodeInfo` keeps a
 node's aggregates — requested resources, pod count, used host ports, image sizes, label
 dict, taints — adjusted by :meth:`NodeInfo.add_pod` / :meth:`NodeInfo.remove_pod` rather than
-recomputed, which is what keeps Filter O(1) per node. Both are plain mutable objects owned by
-the scheduler cache; plugins treat them as read-only.
+recomputed, which is what keeps Filter O(1) per node; :class:`NodeTraits` counts, cluster-wide,
+the nodes whose taints or cordon a plugin must look at. Both are plain mutable objects owned by
+the scheduler cache; plugins treat them as read-only, except for memoising scores of a node
+as it is now (:meth:`NodeInfo.remember_score`).
 """
 
 from __future__ import annotations
@@ -31,9 +33,15 @@ from steersman.scheduler.framework.resources import (
     pod_requests,
     resource_list,
 )
-from steersman.scheduler.framework.taints import PREFER_NO_SCHEDULE, Taint, Toleration
+from steersman.scheduler.framework.taints import (
+    DO_NOT_SCHEDULE_EFFECTS,
+    PREFER_NO_SCHEDULE,
+    Taint,
+    Toleration,
+)
 
 DEFAULT_BIND_ALL = "0.0.0.0"
+MAX_MEMOISED_SCORES = 16
 HostPort = tuple[str, str, int]  # (host IP, protocol, port)
 
 
@@ -64,7 +72,8 @@ class PodInfo:
         "key", "labels", "memo", "name", "namespace", "node_name", "nominated_node_name",
         "nonzero_cpu", "nonzero_memory", "parse_error", "pod", "preemption_policy",
         "preferred_affinity_terms", "preferred_anti_affinity_terms", "preferred_node_terms",
-        "priority", "request_items", "requests", "required_node_affinity", "scheduler_name",
+        "priority", "request_cpu", "request_items", "request_memory", "requests",
+        "requests_beyond_cpu_memory", "required_node_affinity", "scheduler_name",
         "tolerations", "uid",
     )
 
@@ -86,6 +95,10 @@ class PodInfo:
         self.preemption_policy = str(spec.get("preemptionPolicy") or "PreemptLowerPriority")
         self.requests = pod_requests(spec)
         self.request_items = tuple(self.requests.items())
+        self.request_cpu = self.requests.get(CPU, 0)
+        self.request_memory = self.requests.get(MEMORY, 0)
+        self.requests_beyond_cpu_memory = tuple(
+            item for item in self.request_items if item[0] not in (CPU, MEMORY))
         self.nonzero_cpu, self.nonzero_memory = nonzero_requests(spec)
         self.host_ports = _host_ports(spec)
         self.tolerations = tuple(Toleration.parse(t) for t in spec.get("tolerations") or ())
@@ -133,14 +146,23 @@ class NodeInfo:
     """A node and the running aggregates of the pods assigned (or assumed) on it.
 
     ``free`` is allocatable minus requested per resource (negative when overcommitted by
-    pods bound elsewhere), so the fit check is one lookup per requested resource.
+    pods bound elsewhere), so the fit check is one lookup per requested resource;
+    ``free_cpu`` and ``free_memory`` repeat its two common entries as plain attributes, and
+    ``free_pods`` is ``allowed_pods`` minus the pods on it.
+
+    ``score_memo`` is the one thing plugins write: scores of this node *as it is now*, keyed
+    by a plugin and every pod figure that plugin's score reads (see :meth:`remember_score`).
+    Any change to the node or its pods replaces it with an empty dict, so an entry is never
+    stale. A Deployment's replicas ask alike, and a node is scored again and again between
+    changes (the rotating start index), so most per-node scores become one dict lookup.
     """
 
     __slots__ = (
-        "alloc_cpu", "alloc_memory", "allocatable", "allowed_pods", "free", "generation",
-        "images", "labels", "name", "node", "nonzero_cpu", "nonzero_memory", "pods",
-        "pods_with_affinity", "pods_with_required_anti_affinity", "prefer_no_schedule_taints",
-        "requested", "requested_cpu", "requested_memory", "taints", "unschedulable",
+        "alloc_cpu", "alloc_memory", "allocatable", "allowed_pods", "free", "free_cpu",
+        "free_memory", "free_pods", "generation", "hard_taints", "images", "labels", "name", "node",
+        "nonzero_cpu", "nonzero_memory", "pods", "pods_with_affinity",
+        "pods_with_required_anti_affinity", "prefer_no_schedule_taints", "requested",
+        "requested_cpu", "requested_memory", "score_memo", "taints", "unschedulable",
         "used_ports",
     )
 
@@ -165,18 +187,23 @@ class NodeInfo:
         self.labels: Mapping[str, str] = meta.get("labels") or {}
         self.unschedulable = bool(spec.get("unschedulable"))
         self.taints = tuple(Taint.parse(t) for t in spec.get("taints") or ())
+        self.hard_taints = tuple(t for t in self.taints if t.effect in DO_NOT_SCHEDULE_EFFECTS)
         self.prefer_no_schedule_taints = tuple(
             t for t in self.taints if t.effect == PREFER_NO_SCHEDULE)
         allocatable = status.get("allocatable") or status.get("capacity") or {}
         self.allocatable = resource_list(allocatable)
         self.allowed_pods = self.allocatable.pop(PODS, 0)
+        self.free_pods = self.allowed_pods - len(self.pods)
         self.alloc_cpu = self.allocatable.get(CPU, 0)
         self.alloc_memory = self.allocatable.get(MEMORY, 0)
         self.free = {name: quantity - self.requested.get(name, 0)
                      for name, quantity in self.allocatable.items()}
         for name, quantity in self.requested.items():
             self.free.setdefault(name, -quantity)
+        self.free_cpu = self.free.get(CPU, 0)
+        self.free_memory = self.free.get(MEMORY, 0)
         self.images = _node_images(status)
+        self.score_memo: dict[str, int] = {}
 
     @property
     def pod_count(self) -> int:
@@ -199,6 +226,9 @@ class NodeInfo:
             free[name] = free.get(name, 0) - sign * quantity
         self.requested_cpu = requested.get(CPU, 0)
         self.requested_memory = requested.get(MEMORY, 0)
+        self.free_cpu = free.get(CPU, 0)
+        self.free_memory = free.get(MEMORY, 0)
+        self.free_pods = self.allowed_pods - len(self.pods)
         self.nonzero_cpu += sign * pod.nonzero_cpu
         self.nonzero_memory += sign * pod.nonzero_memory
         for ip, protocol, port in pod.host_ports:
@@ -208,6 +238,19 @@ class NodeInfo:
         if pod.anti_affinity_terms:
             self.pods_with_required_anti_affinity += sign
         self.generation += 1
+        self.score_memo = {}
+
+    def remember_score(self, key: str, score: int) -> int:
+        """Memoise ``score`` under ``key`` until the node changes; returns ``score``.
+
+        A node scored for many different pod shapes between two changes keeps only the
+        latest :data:`MAX_MEMOISED_SCORES`.
+        """
+        memo = self.score_memo
+        if len(memo) >= MAX_MEMOISED_SCORES:
+            memo.clear()
+        memo[key] = score
+        return score
 
     def _account_port(self, ip: str, port: tuple[str, int], sign: int) -> None:
         by_ip = self.used_ports.setdefault(port, {})
@@ -226,10 +269,33 @@ class NodeInfo:
         copy.requested = dict(self.requested)
         copy.free = dict(self.free)
         copy.used_ports = {port: dict(ips) for port, ips in self.used_ports.items()}
+        copy.score_memo = {}
         return copy
 
     def __repr__(self) -> str:
         return f"NodeInfo({self.name}, pods={len(self.pods)})"
+
+
+class NodeTraits:
+    """How many listed nodes are cordoned, or carry hard (NoSchedule/NoExecute) or
+    PreferNoSchedule taints; kept by the cache as nodes come, change and go.
+
+    Lets TaintToleration and NodeUnschedulable skip a cycle in which no node could make
+    them reject or score differently — the common case, and their per-node cost otherwise.
+    """
+
+    __slots__ = ("cordoned", "hard_tainted", "soft_tainted")
+
+    def __init__(self) -> None:
+        self.cordoned = self.hard_tainted = self.soft_tainted = 0
+
+    def update(self, node: NodeInfo, delta: int) -> None:
+        if node.unschedulable:
+            self.cordoned += delta
+        if node.hard_taints:
+            self.hard_tainted += delta
+        if node.prefer_no_schedule_taints:
+            self.soft_tainted += delta
 
 
 def _node_images(status: Mapping[str, Any]) -> dict[str, int]:
@@ -241,5 +307,5 @@ def _node_images(status: Mapping[str, Any]) -> dict[str, int]:
     return images
 
 
-__all__ = ["CPU", "MEMORY", "HostPort", "NodeInfo", "PodInfo", "amount",
+__all__ = ["CPU", "MEMORY", "HostPort", "NodeInfo", "NodeTraits", "PodInfo", "amount",
            "normalized_image_name"]

@@ -79,3 +79,21 @@ def test_preferred_terms_score_by_weight() -> None:
     scores = plugin.score(state, pod, cache.snapshot().nodes)
     plugin.normalize_scores(state, pod, scores)
     assert scores == [40, 0, 100]
+
+
+def test_memoised_preference_scores_are_keyed_by_the_terms_value() -> None:
+    plugin = node_affinity.new({}, None)  # type: ignore[arg-type]
+    cache = cluster([make_node("ssd", labels=SSD), make_node("plain")])
+    nodes = cache.snapshot().nodes
+    state = CycleState(cache.snapshot())
+
+    def preferring(name: str, key: str, value: str) -> PodInfo:
+        return PodInfo(make_pod(name, affinity={"nodeAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {"weight": 5, "preference": {"matchExpressions": [expr(key, "In", value)]}}]}}))
+
+    assert plugin.score(state, preferring("a", "disktype", "ssd"), nodes) == [5, 0]
+    assert plugin.score(state, preferring("b", "disktype", "ssd"), nodes) == [5, 0]  # memo
+    assert plugin.score(state, preferring("c", "disktype", "hdd"), nodes) == [0, 0]
+    cache.add_node(make_node("plain", labels={"disktype": "hdd"}))  # relabelled: memo emptied
+    assert plugin.score(state, preferring("d", "disktype", "hdd"), nodes) == [0, 5]

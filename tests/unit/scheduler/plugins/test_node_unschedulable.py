@@ -2,7 +2,8 @@
 
 import pytest
 
-from steersman.scheduler.framework.interface import Code
+from steersman.scheduler.framework.interface import Code, CycleState
+from steersman.scheduler.framework.types import PodInfo
 from steersman.scheduler.plugins import node_unschedulable
 from tests.unit.scheduler.fixtures import cluster, filter_all, make_node, make_pod
 
@@ -23,3 +24,17 @@ def test_unschedulable(name: str, cordoned: bool, tolerations: list[dict[str, st
     assert status.code is code, name
     if code is not Code.SUCCESS:
         assert status.reasons == ("node(s) were unschedulable",)
+
+
+@pytest.mark.parametrize(("name", "cordoned", "tolerations", "code"), [
+    ("no cordoned node", False, [], Code.SKIP),
+    ("a cordoned node", True, [], Code.SUCCESS),
+    ("a cordoned node, tolerated", True, TOLERATE, Code.SKIP),
+])
+def test_pre_filter_skips_when_no_node_could_be_rejected(
+        name: str, cordoned: bool, tolerations: list[dict[str, str]], code: Code) -> None:
+    plugin = node_unschedulable.new({}, None)  # type: ignore[arg-type]
+    cache = cluster([make_node("n1"), make_node("n2", unschedulable=cordoned)])
+    state = CycleState(cache.snapshot())
+    _, status = plugin.pre_filter(state, PodInfo(make_pod("p", tolerations=tolerations)))
+    assert status.code is code, name

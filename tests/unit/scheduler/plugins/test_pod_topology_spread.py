@@ -42,6 +42,11 @@ NODES = [make_node("a1", labels={ZONE: "a"}), make_node("b1", labels={ZONE: "b"}
      {**spread(), "nodeSelector": {ZONE: "a"}}, {"a1": None, "b1": None, "nolabel": NO_LABEL}),
     ("ScheduleAnyway never filters", [web("w1", "a1")], spread(when="ScheduleAnyway"),
      {"a1": None, "b1": None, "nolabel": None}),
+    ("every constraint must hold", [web("w1", "a1")], {"topologySpreadConstraints": [
+        *spread(2)["topologySpreadConstraints"],
+        {"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+         "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": {"app": "web"}}}]},
+     {"a1": SKEWED, "b1": None, "nolabel": NO_LABEL}),
 ])
 def test_filter(name: str, existing: list[dict[str, Any]], spec: dict[str, Any],
                 expected: dict[str, str | None]) -> None:
@@ -75,3 +80,10 @@ def test_schedule_anyway_scores_emptier_domain_higher() -> None:
     scores = plugin.score(state, pod, nodes)
     plugin.normalize_scores(state, pod, scores)
     assert scores[1] == 100 and scores[0] < scores[1] and scores[2] == 0
+
+
+def test_a_max_skew_below_one_rejects_even_empty_domains() -> None:
+    cache = cluster(NODES)
+    pod = make_pod("p", labels={"app": "web"}, **spread(-1))
+    statuses = filter_all(pod_topology_spread.new({}, None), cache, pod)  # type: ignore[arg-type]
+    assert not any(s.is_success for s in statuses.values())

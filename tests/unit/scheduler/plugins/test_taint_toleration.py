@@ -50,3 +50,25 @@ def test_score_prefers_fewer_untolerated_prefer_no_schedule_taints() -> None:
     scores = plugin.score(state, pod, cache.snapshot().nodes)
     plugin.normalize_scores(state, pod, scores)
     assert scores == [100, 0, 0]
+
+
+def test_pre_filter_skips_while_no_node_has_a_hard_taint() -> None:
+    plugin = taint_toleration.new({}, None)  # type: ignore[arg-type]
+    soft = {"key": "a", "effect": "PreferNoSchedule"}
+    cache = cluster([make_node("clean"), make_node("soft", taints=[soft])])
+    state = CycleState(cache.snapshot())
+    assert plugin.pre_filter(state, PodInfo(make_pod("p")))[1].code is Code.SKIP
+    cache.add_node(make_node("hard", taints=[CONTROL_PLANE]))
+    assert plugin.pre_filter(state, PodInfo(make_pod("p")))[1].code is Code.SUCCESS
+    cache.remove_node("hard")
+    assert plugin.pre_filter(state, PodInfo(make_pod("p")))[1].code is Code.SKIP
+
+
+def test_score_without_prefer_no_schedule_taints_anywhere_is_zero_for_all() -> None:
+    plugin = taint_toleration.new({}, None)  # type: ignore[arg-type]
+    cache = cluster([make_node("a"), make_node("b", taints=[CONTROL_PLANE])])
+    pod = PodInfo(make_pod("p"))
+    state = CycleState(cache.snapshot())
+    scores = plugin.score(state, pod, cache.snapshot().nodes)
+    plugin.normalize_scores(state, pod, scores)
+    assert scores == [100, 100]

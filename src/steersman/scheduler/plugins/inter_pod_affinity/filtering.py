@@ -4,8 +4,8 @@ PreFilter builds three per-domain count tables:
 
 * *existing anti-affinity*: existing pods' required anti-affinity terms that select the
   incoming pod, counted per (topology key, value) of the existing pod's node. Identical terms
-  (one Deployment's replicas) come pre-grouped from the cache, so this is O(distinct terms x
-  nodes holding them), not O(pods).
+  (one Deployment's replicas) come pre-grouped and pre-counted per domain from the cache, so
+  this is O(distinct terms x domains), not O(pods).
 * *anti-affinity*: per incoming required anti-affinity term, pods it selects per domain.
 * *affinity*: per incoming required affinity term, pods it selects per domain.
 
@@ -67,16 +67,13 @@ def filter_state(snapshot: Snapshot, pod: PodInfo) -> FilterState | None:
 def _existing_anti_affinity(snapshot: Snapshot, pod: PodInfo) -> dict[str, dict[str, int]]:
     own_labels = snapshot.namespace_labels().get(pod.namespace)
     counts: dict[str, dict[str, int]] = {}
-    for term, per_node in snapshot.required_anti_affinity_groups():
-        if not term.matches(pod.namespace, pod.labels, own_labels):
+    for term, per_domain in snapshot.required_anti_affinity_domains():
+        if not per_domain or not term.matches(pod.namespace, pod.labels, own_labels):
             continue
         by_value = counts.setdefault(term.topology_key, {})
-        for node_name, number in per_node.items():
-            node = snapshot.get(node_name)
-            value = node.labels.get(term.topology_key) if node is not None else None
-            if value is not None:
-                by_value[value] = by_value.get(value, 0) + number
-    return {key: values for key, values in counts.items() if values}
+        for value, number in per_domain.items():
+            by_value[value] = by_value.get(value, 0) + number
+    return counts
 
 
 def _domain_counts(snapshot: Snapshot, term: AffinityTerm,
@@ -104,6 +101,19 @@ def _affinity_counts(snapshot: Snapshot, pod: PodInfo,
                 if value is not None:
                     table[value] = table.get(value, 0) + 1
     return [(t.topology_key, table) for t, table in zip(terms, tables, strict=True)]
+
+
+def check_nodes(state: FilterState, nodes: list[NodeInfo], rejected: dict[str, Status]
+                ) -> list[NodeInfo]:
+    """:func:`check_node` over many nodes: the passing ones; the others' statuses recorded."""
+    passed = []
+    for node in nodes:
+        status = check_node(state, node)
+        if status is SUCCESS:
+            passed.append(node)
+        else:
+            rejected[node.name] = status
+    return passed
 
 
 def check_node(state: FilterState, node: NodeInfo) -> Status:

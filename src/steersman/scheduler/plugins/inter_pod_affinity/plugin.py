@@ -24,6 +24,7 @@ from steersman.scheduler.framework.types import NodeInfo, PodInfo
 from steersman.scheduler.plugins.inter_pod_affinity.filtering import (
     FilterState,
     check_node,
+    check_nodes,
     filter_state,
 )
 from steersman.scheduler.plugins.inter_pod_affinity.scoring import (
@@ -54,6 +55,10 @@ class InterPodAffinity:
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
         return check_node(state.read(_FILTER_KEY), node)
+
+    def filter_nodes(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo],
+                     rejected: dict[str, Status]) -> list[NodeInfo]:
+        return check_nodes(state.read(_FILTER_KEY), nodes, rejected)
 
     def pre_score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
         scores = topology_scores(state.snapshot, pod, self.hard_pod_affinity_weight)

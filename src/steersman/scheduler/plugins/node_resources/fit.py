@@ -40,23 +40,52 @@ class Fit:
     name = NAME
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
-        free = node.free
-        for resource, quantity in pod.request_items:
-            if free.get(resource, 0) < quantity:
-                return _shortfall(pod, node)
-        if len(node.pods) < node.allowed_pods:
-            return SUCCESS
-        return _shortfall(pod, node)
+        return SUCCESS if fits(pod, node) else _shortfall(pod, node)
+
+    def filter_nodes(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo],
+                     rejected: dict[str, Status]) -> list[NodeInfo]:
+        cpu, memory = pod.request_cpu, pod.request_memory
+        if cpu and memory and not pod.requests_beyond_cpu_memory:  # hot path: inlined fits()
+            passed = [n for n in nodes
+                      if n.free_cpu >= cpu and n.free_memory >= memory and n.free_pods > 0]
+        else:
+            passed = [n for n in nodes if fits(pod, n)]
+        if len(passed) < len(nodes):
+            kept = set(map(id, passed))
+            rejected.update((n.name, _shortfall(pod, n)) for n in nodes if id(n) not in kept)
+        return passed
 
     def score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
-        # Inlined least_allocated(requested, capacity) for cpu and memory, weights 1:1:
-        # (capacity - requested) * 100 // capacity, or 0 when it does not fit. Hot path.
-        cpu, memory, top = pod.nonzero_cpu, pod.nonzero_memory, MAX_NODE_SCORE
-        return [(((c - r) * top // c if (r := n.nonzero_cpu + cpu) <= c else 0) if (
-                    c := n.alloc_cpu) else 0)
-                + (((m - q) * top // m if (q := n.nonzero_memory + memory) <= m else 0) if (
-                    m := n.alloc_memory) else 0) >> 1
-                for n in nodes]
+        cpu, memory = pod.nonzero_cpu, pod.nonzero_memory
+        key = f"{NAME}/{cpu}/{memory}"
+        # Hot path: a memoised score is one dict lookup (NodeInfo.score_memo).
+        return [memo[key] if key in (memo := node.score_memo)
+                else node.remember_score(key, least_allocated(node, cpu, memory))
+                for node in nodes]
+
+
+def fits(pod: PodInfo, node: NodeInfo) -> bool:
+    """Room for every resource the pod requests, and for one more pod."""
+    cpu, memory = pod.request_cpu, pod.request_memory
+    if ((cpu and node.free_cpu < cpu) or (memory and node.free_memory < memory)
+            or node.free_pods <= 0):
+        return False
+    free = node.free
+    return all(free.get(resource, 0) >= quantity
+               for resource, quantity in pod.requests_beyond_cpu_memory)
+
+
+def least_allocated(node: NodeInfo, cpu: int, memory: int) -> int:
+    """cpu and memory weighted 1:1: ``(capacity - requested) * 100 // capacity`` each, or 0
+    when the pod's (non-zero) request does not fit in that resource."""
+    return (_free_share(node.alloc_cpu, node.nonzero_cpu + cpu)
+            + _free_share(node.alloc_memory, node.nonzero_memory + memory)) // 2
+
+
+def _free_share(capacity: int, requested: int) -> int:
+    if not capacity or requested > capacity:
+        return 0
+    return (capacity - requested) * MAX_NODE_SCORE // capacity
 
 
 def _shortfall(pod: PodInfo, node: NodeInfo) -> Status:

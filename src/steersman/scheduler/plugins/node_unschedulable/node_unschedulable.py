@@ -1,7 +1,8 @@
 """NodeUnschedulable (upstream ``plugins/nodeunschedulable``).
 
 A cordoned node is rejected unless the pod tolerates the
-``node.kubernetes.io/unschedulable:NoSchedule`` taint (DaemonSet pods do).
+``node.kubernetes.io/unschedulable:NoSchedule`` taint (DaemonSet pods do). PreFilter returns
+``SKIP`` when no node is cordoned or the pod tolerates the taint: Filter could not reject.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from steersman.scheduler.framework.interface import (
+    SKIP,
     SUCCESS,
     CycleState,
     Handle,
+    PreFilterResult,
     Status,
     unresolvable,
 )
@@ -27,6 +30,12 @@ _REJECTED = unresolvable(ERR_REASON, plugin=NAME)
 
 class NodeUnschedulable:
     name = NAME
+
+    def pre_filter(self, state: CycleState, pod: PodInfo) -> tuple[PreFilterResult | None, Status]:
+        if not state.snapshot.node_traits().cordoned or tolerated(UNSCHEDULABLE_TAINT,
+                                                                   pod.tolerations):
+            return None, SKIP
+        return None, SUCCESS
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
         if not node.unschedulable or tolerated(UNSCHEDULABLE_TAINT, pod.tolerations):

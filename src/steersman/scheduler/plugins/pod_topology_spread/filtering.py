@@ -51,6 +51,40 @@ def filter_state(snapshot: Snapshot, pod: PodInfo) -> list[ConstraintState] | No
             for c, counts in zip(chosen, count_domains(snapshot, pod, chosen), strict=True)]
 
 
+def check_nodes(states: list[ConstraintState], nodes: list[NodeInfo],
+                rejected: dict[str, Status]) -> list[NodeInfo]:
+    """:func:`check_node` over many nodes; one constraint (the common case) is inlined."""
+    only = states[0] if len(states) == 1 else None
+    if only is None or only.self_match - only.min_match > only.constraint.max_skew:
+        return _each(states, nodes, rejected)  # several constraints, or maxSkew below 1
+    key, limit = only.constraint.topology_key, only.constraint.max_skew
+    # skew = count + self_match - min_match > max_skew: the domains a node must not be in
+    full = {value for value, count in only.counts.counts.items()
+            if count + only.self_match - only.min_match > limit}
+    passed = []
+    for node in nodes:
+        value = node.labels.get(key)
+        if value is None:
+            rejected[node.name] = _MISSING_LABEL
+        elif value in full:
+            rejected[node.name] = _SKEWED
+        else:
+            passed.append(node)
+    return passed
+
+
+def _each(states: list[ConstraintState], nodes: list[NodeInfo], rejected: dict[str, Status]
+          ) -> list[NodeInfo]:
+    passed = []
+    for node in nodes:
+        status = check_node(states, node)
+        if status is SUCCESS:
+            passed.append(node)
+        else:
+            rejected[node.name] = status
+    return passed
+
+
 def check_node(states: list[ConstraintState], node: NodeInfo) -> Status:
     labels = node.labels
     for state in states:

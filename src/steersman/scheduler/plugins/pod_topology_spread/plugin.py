@@ -24,6 +24,7 @@ from steersman.scheduler.framework.types import NodeInfo, PodInfo
 from steersman.scheduler.plugins.pod_topology_spread.filtering import (
     ConstraintState,
     check_node,
+    check_nodes,
     filter_state,
 )
 from steersman.scheduler.plugins.pod_topology_spread.scoring import (
@@ -53,6 +54,10 @@ class PodTopologySpread:
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
         return check_node(state.read(_FILTER_KEY), node)
+
+    def filter_nodes(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo],
+                     rejected: dict[str, Status]) -> list[NodeInfo]:
+        return check_nodes(state.read(_FILTER_KEY), nodes, rejected)
 
     def pre_score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> Status:
         try:
