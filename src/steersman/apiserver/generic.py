@@ -256,7 +256,7 @@ class GenericRegistry:
             return obj
         try:
             kv = await self._store.create(info.key(meta.get("namespace", ""), meta["name"]),
-                                          encode_for_store(obj))
+                                          self._encode_handed_over(obj))
         except KeyExists as exc:
             await self._rollback(info, "CREATE", obj, None)
             raise errors.already_exists(info.plural, meta["name"], info.group) from exc
@@ -331,13 +331,22 @@ class GenericRegistry:
         meta = new["metadata"]
         key = info.key(meta.get("namespace", ""), meta["name"])
         try:
-            kv = await self._store.update(key, encode_for_store(new), expected_revision=expected)
+            kv = await self._store.update(key, self._encode_handed_over(new),
+                                          expected_revision=expected)
         except Conflict as exc:
             raise StaleWrite(info, meta["name"], exc.current) from exc
         except NotFound as exc:
             raise errors.not_found(info.plural, meta["name"], info.group) from exc
         meta["resourceVersion"] = str(kv.mod_revision)
         return new
+
+    def _encode_handed_over(self, obj: Object) -> bytes:
+        """The stored form of ``obj``, which the watch cache then takes as it is rather
+        than decoding the bytes again: from here on ``obj`` is read-only (callers of the
+        write methods only encode or copy what they get back)."""
+        value = encode_for_store(obj)
+        self._cache.adopt(value, obj)
+        return value
 
     async def _delete_now(self, info: ResourceInfo, obj: Object) -> Object:
         meta = obj["metadata"]
