@@ -131,11 +131,13 @@ async def build_api(data_dir: Path) -> tuple[APIServer, WatchCache, str]:
     return api, plane.cache, token
 
 
-def make_request(body: bytes, token: str) -> web.Request:
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-               "Accept": "application/json", "User-Agent": "bench/1.0",
+def make_request(body: bytes, token: str, *, method: str = "POST", path: str = PATH,
+                 content_type: str = "application/json",
+                 user_agent: str = "bench/1.0") -> web.Request:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": content_type,
+               "Accept": "application/json", "User-Agent": user_agent,
                "Content-Length": str(len(body))}
-    return make_mocked_request("POST", PATH, headers, payload=_payload(body),
+    return make_mocked_request(method, path, headers, payload=payload(body),
                                transport=_Transport(), protocol=_Protocol())
 
 
@@ -192,17 +194,18 @@ def baseline_round(count: int) -> float:
     return (time.thread_time() - began) / count * 1e6
 
 
+async def create_namespace(api: APIServer, token: str) -> None:
+    namespace = orjson.dumps({"apiVersion": "v1", "kind": "Namespace",
+                              "metadata": {"name": NAMESPACE}})
+    request = make_request(namespace, token, path="/api/v1/namespaces")
+    if (await handler_for(api)(request)).status != 201:
+        raise RuntimeError("could not create the bench namespace")
+
+
 async def run(rounds: int, per_round: int, profile_path: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="create-path-") as tmp:
         api, cache, token = await build_api(Path(tmp))
-        namespace = orjson.dumps({"apiVersion": "v1", "kind": "Namespace",
-                                  "metadata": {"name": NAMESPACE}})
-        request = make_mocked_request(
-            "POST", "/api/v1/namespaces",
-            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-            payload=_payload(namespace), transport=_Transport(), protocol=_Protocol())
-        if (await handler_for(api)(request)).status != 201:
-            raise RuntimeError("could not create the bench namespace")
+        await create_namespace(api, token)
         await cache.sync()
         await create_round(api, cache, token, 0, per_round, None)  # warm-up
         profile = cProfile.Profile() if profile_path else None
@@ -225,12 +228,13 @@ async def run(rounds: int, per_round: int, profile_path: str) -> dict[str, Any]:
                                                        1)}
 
 
-def _payload(body: bytes) -> streams.StreamReader:
-    payload = streams.StreamReader(_Protocol(), 2**16,  # type: ignore[arg-type]
-                                   loop=asyncio.get_running_loop())
-    payload.feed_data(body)
-    payload.feed_eof()
-    return payload
+def payload(body: bytes) -> streams.StreamReader:
+    """A request body reader that already holds all of ``body``."""
+    reader = streams.StreamReader(_Protocol(), 2**16,  # type: ignore[arg-type]
+                                  loop=asyncio.get_running_loop())
+    reader.feed_data(body)
+    reader.feed_eof()
+    return reader
 
 
 def main() -> None:

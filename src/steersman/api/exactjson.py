@@ -39,6 +39,21 @@ def exact_json(value: Any) -> bytes | None:
     return None if b"null" in encoded else encoded
 
 
+def same_json(lhs: Any, rhs: Any) -> bool:
+    """Whether two objects or arrays are the same JSON value, ``null`` members allowed.
+
+    ``==`` alone is not enough (``1 == 1.0 == True``), equal encodings alone neither (NaN and
+    ``null`` both encode as ``null``); both together are: ``==`` never holds between NaN and
+    None, and tells apart every pair of values with equal encodings.
+    """
+    if type(lhs) is not type(rhs) or type(lhs) not in (dict, list) or lhs != rhs:
+        return False
+    try:
+        return orjson.dumps(lhs, option=_EXACT_JSON) == orjson.dumps(rhs, option=_EXACT_JSON)
+    except TypeError:
+        return False
+
+
 def json_key(value: Any) -> bytes | None:
     """:func:`exact_json` for a table key: None also when the value is too big to keep."""
     encoded = exact_json(value)

@@ -203,6 +203,9 @@ _CACHE_LIMIT = 256
 _verdicts: Remembered[tuple[_Node, bool, bytes], bool] = Remembered(512)
 _UNIQUE_STRINGS = frozenset({"name", "generateName", "namespace", "uid", "resourceVersion",
                              "creationTimestamp", "selfLink"})
+# Strings that tell apart objects of one template, by top-level field: their names, and the
+# node a pod is bound to.
+_PER_OBJECT_STRINGS = {"metadata": _UNIQUE_STRINGS, "spec": frozenset({"nodeName"})}
 _compiled: OrderedDict[int, tuple[Schema, CompiledSchema]] = OrderedDict()
 
 
@@ -267,7 +270,8 @@ def clean(obj: Any, schema: Schema | CompiledSchema, *, types: bool = True) -> b
 def _clean_fields(value: dict[str, Any], node: _Node, types: bool) -> bool:
     """:func:`_clean_object` for a whole object, the verdicts on its fields remembered, as the
     objects of one template repeat them. A string's verdict depends on its type alone, so
-    the strings that make each object's metadata unique (its name) are blanked in the key."""
+    the strings that make each object unique (its name, its pod's node) are blanked in the
+    key."""
     properties = node.properties
     assert properties is not None
     for key, sub in value.items():
@@ -276,7 +280,8 @@ def _clean_fields(value: dict[str, Any], node: _Node, types: bool) -> bool:
             if not node.open:
                 return False
         elif type(sub) is dict or type(sub) is list:
-            shape = _blank_unique_strings(sub) if key == "metadata" else sub
+            blanked = _PER_OBJECT_STRINGS.get(key)
+            shape = sub if blanked is None else _blank_strings(sub, blanked)
             if not _clean_remembered(sub, shape, child, types):
                 return False
         elif sub is not None and not _type_fits(sub, child, types):
@@ -284,11 +289,11 @@ def _clean_fields(value: dict[str, Any], node: _Node, types: bool) -> bool:
     return True
 
 
-def _blank_unique_strings(meta: Any) -> Any:
-    if type(meta) is not dict:
-        return meta
-    return {key: "" if key in _UNIQUE_STRINGS and type(sub) is str else sub
-            for key, sub in meta.items()}
+def _blank_strings(value: Any, names: frozenset[str]) -> Any:
+    if type(value) is not dict:
+        return value
+    return {key: "" if key in names and type(sub) is str else sub
+            for key, sub in value.items()}
 
 
 def _clean_remembered(value: Any, shape: Any, node: _Node, types: bool) -> bool:

@@ -49,8 +49,10 @@ class PatchResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def patched(info: ResourceInfo, current: Object, content_type: str, patch: Any) -> Object:
-    """``current`` with ``patch`` applied, or a 4xx StatusError."""
+def patched(info: ResourceInfo, current: Object, content_type: str, patch: Any, *,
+            reuse: bool = False) -> Object:
+    """``current`` with ``patch`` applied, or a 4xx StatusError. ``reuse``: ``current`` is
+    the caller's private copy, which it no longer reads; a strategic merge goes into it."""
     try:
         if content_type == JSON_PATCH:
             if not isinstance(patch, list):
@@ -60,7 +62,7 @@ def patched(info: ResourceInfo, current: Object, content_type: str, patch: Any) 
             raise MalformedPatch("a merge patch must be a JSON object")
         if content_type == MERGE_PATCH:
             return apply_merge_patch(current, patch)
-        return apply_strategic_merge_patch(current, patch, _schema(info))
+        return apply_strategic_merge_patch(current, patch, _schema(info), reuse_doc=reuse)
     except PatchTestFailed as exc:
         raise errors.StatusError(
             422, "Invalid",
@@ -69,12 +71,14 @@ def patched(info: ResourceInfo, current: Object, content_type: str, patch: Any) 
         raise errors.bad_request(f"the patch could not be applied: {exc}") from exc
 
 
-def _check_requested_version(info: ResourceInfo, current: Object, result: Object) -> None:
-    """A patch that sets metadata.resourceVersion is a precondition: stale → 409 Conflict."""
+def _check_requested_version(info: ResourceInfo, live: tuple[str, Any],
+                             result: Object) -> None:
+    """A patch that sets metadata.resourceVersion is a precondition: stale → 409 Conflict.
+    ``live``: the patched object's name and resourceVersion."""
     wanted = (result.get("metadata") or {}).get("resourceVersion")
-    meta = current["metadata"]
-    if wanted is not None and str(wanted) != meta.get("resourceVersion"):
-        raise errors.conflict(info.plural, meta["name"], info.group)
+    name, version = live
+    if wanted is not None and str(wanted) != version:
+        raise errors.conflict(info.plural, name, info.group)
 
 
 def _schema(info: ResourceInfo) -> schema.Schema | None:
@@ -99,9 +103,11 @@ async def apply_patch(registry: GenericRegistry, request: web.Request, info: Res
     effective = MERGE_PATCH if content_type == STRATEGIC and ri.subresource == "scale" else (
         content_type)
 
-    def mutate(current: Object) -> Object:
-        result = patched(info, current, effective, patch)
-        _check_requested_version(info, current, result)
+    def mutate(current: Object) -> Object:  # current: guaranteed_update's private copy
+        meta = current["metadata"]
+        live = meta["name"], meta.get("resourceVersion")  # read before the merge changes them
+        result = patched(info, current, effective, patch, reuse=True)
+        _check_requested_version(info, live, result)
         warnings[:] = validate_fields(info, result, mode)
         return result
 

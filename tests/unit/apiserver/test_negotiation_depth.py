@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import orjson
@@ -44,3 +45,38 @@ def test_empty_containers_at_the_limit_count_as_a_level() -> None:
         deepest_empty = [deepest_empty]
     with pytest.raises(errors.StatusError):
         neg.check_depth(deepest_empty)
+
+
+def _rejects_by_walk(data: Any) -> bool:
+    """The check as first written, one value at a time: the reference for the level walk."""
+    stack: list[tuple[Any, int]] = [(data, 1)] if isinstance(data, (dict, list)) else []
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if depth >= neg.MAX_DEPTH and children:
+            return True
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, (dict, list)))
+    return False
+
+
+def _random_tree(rng: random.Random, depth: int) -> Any:
+    """Wide shallow parts beside one deep spine, ending in a scalar or an empty container."""
+    spine: Any = rng.choice(["leaf", 1, None, {}, []])
+    for level in range(depth - 1):
+        siblings = [rng.choice([{}, [], "s", {"a": [1, {}]}]) for _ in range(rng.randrange(3))]
+        spine = [*siblings, spine] if level % 2 else {
+            **{f"s{i}": sibling for i, sibling in enumerate(siblings)}, "k": spine}
+    return spine
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_level_walk_agrees_with_the_value_walk(seed: int) -> None:
+    rng = random.Random(seed)
+    data = _random_tree(rng, rng.choice([1, 2, 50, neg.MAX_DEPTH - 1, neg.MAX_DEPTH,
+                                         neg.MAX_DEPTH + 1, neg.MAX_DEPTH + 2]))
+    if _rejects_by_walk(data):
+        with pytest.raises(errors.StatusError):
+            neg.check_depth(data)
+    else:
+        neg.check_depth(data)

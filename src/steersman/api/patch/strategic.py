@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from steersman.api.patch.element_order import (
     DIRECTIVE_MARKER,
     has_directive,
@@ -41,14 +43,29 @@ SET_ELEMENT_ORDER = "$setElementOrder"
 
 
 def apply_strategic_merge_patch(
-    doc: JSONObject, patch: Any, schema: Schema | None
+    doc: JSONObject, patch: Any, schema: Schema | None, *, reuse_doc: bool = False
 ) -> JSONObject:
-    """``doc`` with ``patch`` applied; ``schema`` is the kind's definition (None: no strategies)."""
+    """``doc`` with ``patch`` applied; ``schema`` is the kind's definition (None: no strategies).
+
+    ``reuse_doc``: the caller hands ``doc`` over (a private copy it no longer reads), so the
+    patch is merged into it in place instead of into a copy.
+    """
     require_object(doc, "the document")
     require_object(patch, "a strategic merge patch")
-    merged = _merge_map(deep_copy(doc), deep_copy(patch), schema)
+    merged = _merge_map(doc if reuse_doc else deep_copy(doc), deep_copy(patch), schema)
+    if not _may_hold_directives(merged):
+        return merged  # a private copy already, with nothing to strip
     result: JSONObject = strip_directives(merged)
     return result
+
+
+def _may_hold_directives(value: JSONObject) -> bool:
+    """False when no key in ``value`` starts with ``$``, as every directive's does: its JSON
+    then has no ``"$`` (one encoding in C instead of a copy of the whole object)."""
+    try:
+        return b'"$' in orjson.dumps(value)
+    except TypeError:  # not JSON (an integer beyond 64 bits): let the walk decide
+        return True
 
 
 def strip_directives(value: Any) -> Any:

@@ -31,6 +31,10 @@ _ORJSON_INT = range(-(2**63), 2**63)
 # from write to write, carry the same ones.
 _DECODED_LIMIT = 1024
 _decoded: dict[bytes, FieldSet] = {}
+# Key elements of list items whose keys are strings and integers, by names and values: every
+# write of a kind spells the same ones (``k:{"type":"Ready"}``, a container's name).
+_KEY_ELEMENTS_LIMIT = 4096
+_key_elements: dict[tuple[Any, ...], str] = {}
 
 
 def field_element(name: str) -> str:
@@ -38,7 +42,17 @@ def field_element(name: str) -> str:
 
 
 def key_element(keys: Mapping[str, Any]) -> str:
-    return "k:" + _compact({name: keys[name] for name in sorted(keys)})
+    names = sorted(keys)
+    values = tuple(keys[name] for name in names)
+    if not all(type(value) is str or type(value) is int for value in values):
+        return "k:" + _compact({name: keys[name] for name in names})
+    memo = (*names, *values)  # str and int values only: equal tuples, equal keys
+    found = _key_elements.get(memo)
+    if found is None:
+        if len(_key_elements) >= _KEY_ELEMENTS_LIMIT:
+            _key_elements.clear()
+        found = _key_elements[memo] = "k:" + _compact(dict(zip(names, values, strict=True)))
+    return found
 
 
 def value_element(value: Any) -> str:
@@ -170,22 +184,33 @@ class FieldSet:
         return FieldSet(self._members & other.members, children)
 
     def difference(self, other: FieldSet) -> FieldSet:
-        """Paths of ``self`` not in ``other`` (members only: children of a removed member stay)."""
+        """Paths of ``self`` not in ``other`` (members only: children of a removed member stay).
+
+        ``self`` itself when nothing is removed, so that a shared set keeps its encoding."""
         children: dict[str, FieldSet] = {}
+        same = self._members.isdisjoint(other.members)
         for element, child in self._children.items():
             theirs = other.child(element)
-            children[element] = child if theirs is None else child.difference(theirs)
-        return FieldSet(self._members - other.members, children)
+            kept = child if theirs is None else child.difference(theirs)
+            same = same and kept is child
+            children[element] = kept
+        return self if same else FieldSet(self._members - other.members, children)
 
     def recursive_difference(self, other: FieldSet) -> FieldSet:
-        """Like :meth:`difference`, but a member of ``other`` also removes everything below it."""
+        """Like :meth:`difference`, but a member of ``other`` also removes everything below it.
+
+        ``self`` itself when nothing is removed, as :meth:`difference`."""
         children: dict[str, FieldSet] = {}
+        same = self._members.isdisjoint(other.members)
         for element, child in self._children.items():
             if element in other.members:
+                same = False
                 continue
             theirs = other.child(element)
-            children[element] = child if theirs is None else child.recursive_difference(theirs)
-        return FieldSet(self._members - other.members, children)
+            kept = child if theirs is None else child.recursive_difference(theirs)
+            same = same and kept is child
+            children[element] = kept
+        return self if same else FieldSet(self._members - other.members, children)
 
     def to_fields_v1(self) -> dict[str, Any]:
         if self._encoded is not None:
@@ -261,13 +286,15 @@ def _check_element(element: str) -> None:
 
 
 class FieldSetBuilder:
-    """Collects paths one at a time, then freezes them into a :class:`FieldSet`."""
+    """Collects paths one at a time, or whole sets below a path, then freezes them into a
+    :class:`FieldSet`."""
 
-    __slots__ = ("_children", "_members")
+    __slots__ = ("_children", "_grafted", "_members")
 
     def __init__(self) -> None:
         self._members: set[str] = set()
         self._children: dict[str, FieldSetBuilder] = {}
+        self._grafted: dict[str, FieldSet] | None = None
 
     def insert(self, path: Path) -> None:
         if not path:
@@ -277,5 +304,22 @@ class FieldSetBuilder:
             node = node._children.setdefault(element, FieldSetBuilder())
         node._members.add(path[-1])
 
+    def graft(self, path: Path, fields: FieldSet) -> None:
+        """Add every path of ``fields``, below ``path`` (not empty)."""
+        if fields.empty():
+            return
+        node = self
+        for element in path[:-1]:
+            node = node._children.setdefault(element, FieldSetBuilder())
+        if node._grafted is None:
+            node._grafted = {}
+        last, grafted = path[-1], node._grafted
+        earlier = grafted.get(last)
+        grafted[last] = fields if earlier is None else earlier.union(fields)
+
     def build(self) -> FieldSet:
-        return FieldSet(self._members, {pe: b.build() for pe, b in self._children.items()})
+        children = {pe: b.build() for pe, b in self._children.items()}
+        for element, fields in (self._grafted or {}).items():
+            built = children.get(element)
+            children[element] = fields if built is None else built.union(fields)
+        return FieldSet(self._members, children)

@@ -10,10 +10,10 @@
 * :func:`with_named_fields` — a set in which every named field with owned children is a
   member too, so that removing it removes the whole field (``EnsureNamedFieldsAreMembers``).
 
-Every write compares, so two shortcuts keep it cheap without changing a result: a create
+Every write compares, so shortcuts keep it cheap without changing a result: a create
 (nothing compared with the new object) builds its ``added`` set in one walk whose top levels
-are remembered by their exact JSON, and an update skips the top-level values it left as
-they were.
+are remembered by their exact JSON; an update skips the top-level values it left as they
+were (``null`` members included) and takes every value it added whole with that same walk.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from steersman.api.exactjson import exact_json
+from steersman.api.exactjson import exact_json, same_json
 from steersman.api.ssa.fieldpath import (
     FieldSet,
     FieldSetBuilder,
@@ -100,11 +100,19 @@ class _Comparer:
         self.removed = FieldSetBuilder()
 
     def compare(self, lhs: Any, rhs: Any, node: TypeNode, path: Path) -> None:
-        if len(path) < _SAME_JSON_DEPTH and _same_json(lhs, rhs):
+        if lhs is _MISSING and path:  # all new: the create walk's set, node by node
+            member, below = _added(rhs, node)
+            if member:
+                self.added.insert(path)
+            if below is not None:
+                self.added.graft(path, below)
+            return
+        if len(path) < _SAME_JSON_DEPTH and same_json(lhs, rhs):
             return  # an update rarely touches every part of an object: skip the equal ones
         kind = node.kind_for(rhs if rhs is not _MISSING else lhs)
-        if kind == "list" and self._lists(lhs, rhs, node):
-            self._list_items(lhs, rhs, node, path)
+        keyed = self._keyed_items(lhs, rhs, node) if kind == "list" else None
+        if keyed is not None:
+            self._list_items(*keyed, node.items(), path)
         elif kind in ("struct", "map") and self._maps(lhs, rhs, node):
             self._map_entries(lhs, rhs, node, path)
         else:
@@ -115,13 +123,23 @@ class _Comparer:
         elif rhs is _MISSING:
             self.removed.insert(path)
 
-    def _lists(self, lhs: Any, rhs: Any, node: TypeNode) -> bool:
+    def _keyed_items(self, lhs: Any, rhs: Any,
+                     node: TypeNode) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """Both sides' items by path element, when they are lists compared item by item:
+        granular, not both empty, and no element twice on either side."""
         sides = [v for v in (lhs, rhs) if v is not _MISSING]
         if not all(isinstance(v, list) for v in sides) or not any(sides):
-            return False
+            return None
         if node.is_atomic(sides[0]):
-            return False
-        return all(_unique(node, v) for v in sides)
+            return None
+        keyed = []
+        for side in (lhs, rhs):
+            pairs = list(list_elements(node, side)) if side is not _MISSING else []
+            items = dict(pairs)
+            if len(items) != len(pairs):
+                return None
+            keyed.append(items)
+        return keyed[0], keyed[1]
 
     def _maps(self, lhs: Any, rhs: Any, node: TypeNode) -> bool:
         sides = [v for v in (lhs, rhs) if v is not _MISSING]
@@ -137,10 +155,8 @@ class _Comparer:
         elif lhs != rhs or isinstance(lhs, bool) != isinstance(rhs, bool):
             self.modified.insert(path)
 
-    def _list_items(self, lhs: Any, rhs: Any, node: TypeNode, path: Path) -> None:
-        left = dict(list_elements(node, lhs if lhs is not _MISSING else []))
-        right = dict(list_elements(node, rhs if rhs is not _MISSING else []))
-        items = node.items()
+    def _list_items(self, left: dict[str, Any], right: dict[str, Any], items: TypeNode,
+                    path: Path) -> None:
         for element in {**left, **right}:
             self.compare(left.get(element, _MISSING), right.get(element, _MISSING), items,
                          (*path, element))
@@ -151,22 +167,6 @@ class _Comparer:
         for name in {**left, **right}:
             self.compare(left.get(name, _MISSING), right.get(name, _MISSING), node.field(name),
                          (*path, field_element(name)))
-
-
-def _same_json(lhs: Any, rhs: Any) -> bool:
-    """Whether two objects or arrays are the same JSON, so that nothing below them changed.
-
-    ``==`` alone is not enough (``1 == 1.0 == True``); equal encodings are.
-    """
-    if type(lhs) is not type(rhs) or type(lhs) not in (dict, list) or lhs != rhs:
-        return False
-    encoded = exact_json(lhs)
-    return encoded is not None and encoded == exact_json(rhs)
-
-
-def _unique(node: TypeNode, items: list[Any]) -> bool:
-    elements = [element for element, _ in list_elements(node, items)]
-    return len(set(elements)) == len(elements)
 
 
 def compare(lhs: Any, rhs: Any, node: TypeNode) -> Comparison:

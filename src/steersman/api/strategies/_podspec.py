@@ -70,6 +70,16 @@ def validate_pod_spec(spec: dict[str, Any], path: str) -> list[FieldError]:
     return errs + _validate_pod_scalars(spec, path)
 
 
+def validate_bound_pod_spec(spec: dict[str, Any], path: str) -> list[FieldError]:
+    """:func:`validate_pod_spec`, remembered for the bound pods of one template whichever
+    their node: a valid ``nodeName`` adds no problem and nothing else reads it, so the spec
+    is validated with it blanked."""
+    node = spec.get("nodeName")
+    if type(node) is not str or not node or is_dns1123_subdomain(node):
+        return validate_pod_spec(spec, path)
+    return validate_pod_spec({**spec, "nodeName": ""}, path)
+
+
 def _validate_pod_scalars(spec: dict[str, Any], path: str) -> list[FieldError]:
     errs: list[FieldError] = []
     for key in ("serviceAccountName", "nodeName", "priorityClassName"):

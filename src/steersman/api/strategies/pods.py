@@ -23,7 +23,10 @@ import orjson
 from steersman.api.errors import FieldError, forbidden, invalid, not_supported
 from steersman.api.exactjson import Remembered, json_key
 from steersman.api.strategies._base import KindStrategy, ensure, items, mapping
-from steersman.api.strategies._podspec import validate_pod_spec, validate_pod_template
+from steersman.api.strategies._podspec import (
+    validate_bound_pod_spec,
+    validate_pod_template,
+)
 from steersman.api.strategies.quantities import (
     canonicalize_quantities,
     number_quantity,
@@ -168,7 +171,22 @@ def _default_spec(pod: Object, spec: dict[str, Any]) -> None:
 
 def _default_spec_remembered(pod: Object, spec: dict[str, Any]) -> bool:
     """:func:`_default_spec` remembered by the spec's exact JSON (a Pod's quantities are all
-    in its spec); False, having done nothing, when the spec has none."""
+    in its spec); False, having done nothing, when the spec has none.
+
+    ``nodeName`` is blanked in the key (defaulting never reads it), so that the bound pods
+    of one template share an entry whichever node they run on.
+    """
+    node = spec.get("nodeName")
+    if type(node) is not str or not node:
+        return _default_spec_by_json(pod, spec)
+    spec["nodeName"] = ""
+    try:
+        return _default_spec_by_json(pod, spec)
+    finally:
+        spec["nodeName"] = node
+
+
+def _default_spec_by_json(pod: Object, spec: dict[str, Any]) -> bool:
     before = json_key(spec)
     if before is None:
         return False
@@ -178,9 +196,9 @@ def _default_spec_remembered(pod: Object, spec: dict[str, Any]) -> bool:
         after = json_key(spec)
         if after is not None:
             _defaulted.put(before, after)
-        return True
-    spec.clear()
-    spec.update(orjson.loads(defaulted))
+    elif defaulted != before:  # equal: already defaulted (an update's spec), nothing to do
+        spec.clear()
+        spec.update(orjson.loads(defaulted))
     return True
 
 
@@ -269,14 +287,18 @@ def _validate_toleration_update(new: list[Any], old: list[Any]) -> list[FieldErr
 
 
 def _with_mutable_fields(old_spec: dict[str, Any], new_spec: dict[str, Any]) -> dict[str, Any]:
-    """The old spec with every field a pod update may change taken from the new spec."""
-    allowed = copy.deepcopy(old_spec)
+    """The old spec with every field a pod update may change taken from the new spec.
+
+    Only compared, never changed: it shares what it did not replace with both specs, and
+    copies just the dicts and lists on the way to what it replaced.
+    """
+    allowed = dict(old_spec)
     for group in ("containers", "initContainers"):
         olds, news = items(allowed, group), items(new_spec, group)
-        if len(olds) == len(news):
-            for old_c, new_c in zip(olds, news, strict=True):
-                if isinstance(old_c, dict) and isinstance(new_c, dict):
-                    old_c["image"] = new_c.get("image")
+        if len(olds) == len(news) and olds:
+            allowed[group] = [{**old_c, "image": new_c.get("image")}
+                              if isinstance(old_c, dict) and isinstance(new_c, dict) else old_c
+                              for old_c, new_c in zip(olds, news, strict=True)]
     for key in ("activeDeadlineSeconds", "tolerations"):
         _copy_key(new_spec, allowed, key)
     grace_new, grace_old = new_spec.get("terminationGracePeriodSeconds"), \
@@ -288,7 +310,7 @@ def _with_mutable_fields(old_spec: dict[str, Any], new_spec: dict[str, Any]) -> 
 
 def _copy_key(source: dict[str, Any], target: dict[str, Any], key: str) -> None:
     if key in source:
-        target[key] = copy.deepcopy(source[key])
+        target[key] = source[key]
     else:
         target.pop(key, None)
 
@@ -298,7 +320,7 @@ class PodStrategy(KindStrategy):
         default_pod(obj)
 
     def validate_spec(self, obj: Object) -> list[FieldError]:
-        errs = validate_pod_spec(mapping(obj, "spec"), "spec")
+        errs = validate_bound_pod_spec(mapping(obj, "spec"), "spec")
         phase = mapping(obj, "status").get("phase")
         if phase and phase not in POD_PHASES:
             errs.append(not_supported("status.phase", phase, POD_PHASES))
