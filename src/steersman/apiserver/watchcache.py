@@ -346,10 +346,14 @@ class WatchCache:
         """Block until the cache has applied ``revision`` (or ``timeout`` passes)."""
         if revision <= self.revision:
             return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
         self._waiters.append((revision, future))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(future, timeout)
+        timer = loop.call_later(timeout, _expire, future)  # cheaper than asyncio.wait_for
+        try:
+            await future
+        finally:
+            timer.cancel()
 
     async def sync(self) -> None:
         """Catch up with the store's current revision (a consistent read)."""
