@@ -10,14 +10,17 @@ above the transport (throttling, retries on 429/5xx, Status errors, informers) i
 Watches are where the saving is largest: a local watch yields the API server's own cached
 objects (the watch cache never mutates an object once cached), so an event costs neither
 an encode nor a decode. Those objects are shared with the server: read-only, as informer
-objects already are (client-go's rule). :func:`freeze` lets tests enforce that.
+objects already are (client-go's rule). :func:`~steersman.api.frozen.freeze` lets tests
+enforce that.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, Protocol
+from typing import Any, Protocol
+
+from steersman.api.frozen import FrozenDict, FrozenList, FrozenObjectError, freeze, thaw
 
 Object = dict[str, Any]
 Params = Mapping[str, str]
@@ -54,65 +57,5 @@ class LocalServer(Protocol):
 LocalWatch = tuple[AsyncIterator[tuple[str, Object]], Callable[[], None]]
 
 
-class FrozenObjectError(TypeError):
-    """A shared (read-only) object was about to be changed in place."""
-
-
-def _refuse(*_: object, **__: object) -> NoReturn:
-    raise FrozenObjectError("objects from an informer (or a local watch) are shared and "
-                            "read-only: copy before changing them")
-
-
-class FrozenDict(dict[str, Any]):
-    """A dict that refuses in-place changes; copies (``copy``/``deepcopy``) are plain."""
-
-    __slots__ = ()
-    __setitem__ = __delitem__ = _refuse
-    clear = pop = popitem = setdefault = update = __ior__ = _refuse
-
-    def __copy__(self) -> dict[str, Any]:
-        return dict(self)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
-        return {key: thaw(item) for key, item in self.items()}
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (dict, (dict(self),))
-
-
-class FrozenList(list[Any]):
-    """A list that refuses in-place changes; copies are plain."""
-
-    __slots__ = ()
-    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
-    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
-
-    def __copy__(self) -> list[Any]:
-        return list(self)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
-        return [thaw(item) for item in self]
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (list, (list(self),))
-
-
-def freeze(value: Any) -> Any:
-    """A read-only deep copy of a JSON-shaped value (for tests that check sharing rules)."""
-    if isinstance(value, dict):
-        frozen = FrozenDict()
-        for key, item in value.items():
-            dict.__setitem__(frozen, key, freeze(item))
-        return frozen
-    if isinstance(value, list):
-        return FrozenList(freeze(item) for item in value)
-    return value
-
-
-def thaw(value: Any) -> Any:
-    """A plain, mutable deep copy of a JSON-shaped value."""
-    if isinstance(value, dict):
-        return {key: thaw(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [thaw(item) for item in value]
-    return value
+__all__ = ["FrozenDict", "FrozenList", "FrozenObjectError", "LocalResponse", "LocalServer",
+           "LocalWatch", "freeze", "thaw"]

@@ -21,6 +21,7 @@ from pathlib import Path
 from aiohttp import web
 
 from steersman.api.builtin import builtin_registry
+from steersman.api.frozen import freeze_shared
 from steersman.apiserver.admission import NamespaceLifecycle
 from steersman.apiserver.app import APIServer
 from steersman.apiserver.authn import Authenticator, UserInfo
@@ -153,7 +154,7 @@ class ControlPlane:
         assert self.api is not None
         if not self.config.in_process_clients:
             return None
-        return LocalEndpoint(self.api, ADMIN, freeze_watched=_freeze_watched())
+        return LocalEndpoint(self.api, ADMIN, freeze_watched=freeze_shared())
 
     async def _build_api(self) -> APIServer:
         assert self.store is not None and self.cache is not None
@@ -256,12 +257,6 @@ class ControlPlane:
             await self.cache.close()
         if self.store is not None:
             await self.store.close()
-
-
-def _freeze_watched() -> bool:
-    """``STEERSMAN_FREEZE_WATCHED=1`` (the test suite sets it): in-process watchers get
-    frozen copies, so a component that changes a shared object in place fails loudly."""
-    return os.environ.get("STEERSMAN_FREEZE_WATCHED", "") == "1"
 
 
 def _dns(config: ServerConfig) -> DNSConfig | None:

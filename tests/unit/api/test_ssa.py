@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from steersman.api import ssa
+from steersman.api.frozen import FrozenObjectError
 from steersman.api.ssa import FieldSet, ManagerKey
 from steersman.api.ssa.lastapplied import LAST_APPLIED, allowed_conflicts, build_last_applied
 
@@ -250,12 +251,16 @@ def test_an_update_sees_values_python_calls_equal(replicas: Any, modified: bool)
     assert changed.modified.has(("f:spec", "f:replicas")) is modified
 
 
-def test_decoded_fields_are_fresh_every_time() -> None:
+def test_decoded_fields_are_one_shared_read_only_document() -> None:
     entries = ssa.encode(created(deployment()).managers)
     first = ssa.decode(copy.deepcopy(entries))[APPLIER].fields.to_fields_v1()
-    first["f:spec"].clear()
-    assert ssa.decode(copy.deepcopy(entries))[APPLIER].fields.to_fields_v1() == entries[0][
-        "fieldsV1"]
+    with pytest.raises(FrozenObjectError):  # frozen under the test suite
+        first["f:spec"].clear()
+    again = ssa.decode(copy.deepcopy(entries))[APPLIER].fields.to_fields_v1()
+    assert again is first and again == entries[0]["fieldsV1"]
+    mine = copy.deepcopy(again)
+    mine["f:spec"].clear()  # a copy is plain
+    assert again == entries[0]["fieldsV1"]
 
 
 # ---- migration from client-side apply --------------------------------------------------

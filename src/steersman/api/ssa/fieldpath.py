@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from steersman.api.exactjson import exact_json
+from steersman.api.frozen import freeze, freeze_shared
 
 Path = tuple[str, ...]
 _MEMBER = "."
@@ -103,11 +104,12 @@ class FieldSet:
     """An immutable set of field paths, stored as a tree of path elements.
 
     A set many objects share (one remembered by a create's walk, or decoded from
-    ``fieldsV1``) keeps its encoding: :meth:`to_fields_v1` then decodes a fresh copy
-    instead of rebuilding it.
+    ``fieldsV1``) keeps its encoding, and :meth:`to_fields_v1` then hands out one shared
+    document — the objects of one template carry the same ``managedFields`` entry — which,
+    like every written object, is never changed in place (frozen under the test suite).
     """
 
-    __slots__ = ("_children", "_encoded", "_members")
+    __slots__ = ("_children", "_encoded", "_fields_v1", "_members")
 
     def __init__(self, members: Iterable[str] = (),
                  children: Mapping[str, FieldSet] | None = None) -> None:
@@ -115,6 +117,7 @@ class FieldSet:
         self._children = {pe: child for pe, child in (children or {}).items()
                           if not child.empty()}
         self._encoded: bytes | None = None
+        self._fields_v1: dict[str, Any] | None = None
 
     @classmethod
     def of_nodes(cls, members: frozenset[str], children: dict[str, FieldSet]) -> FieldSet:
@@ -123,6 +126,7 @@ class FieldSet:
         made._members = members
         made._children = children
         made._encoded = None
+        made._fields_v1 = None
         return made
 
     def keep_encoding(self) -> FieldSet:
@@ -214,8 +218,11 @@ class FieldSet:
 
     def to_fields_v1(self) -> dict[str, Any]:
         if self._encoded is not None:
-            copied: dict[str, Any] = orjson.loads(self._encoded)
-            return copied
+            shared = self._fields_v1
+            if shared is None:
+                decoded = orjson.loads(self._encoded)
+                shared = self._fields_v1 = freeze(decoded) if freeze_shared() else decoded
+            return shared
         members, children = self._members, self._children
         if not children:
             return {element: {} for element in sorted(members)}
