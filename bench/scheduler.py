@@ -15,7 +15,9 @@ time, each in its own namespace, the scheduler_perf shapes (100m / 500Mi pods):
 Throughput = pods / seconds from the first create until a watch has seen the last pod with
 ``spec.nodeName`` (64 creates in flight from this process). Baseline measured in the same
 run, with the nodes heart-beating: ``raw_pod_create_per_s``, the same creates of pods no
-scheduler serves — the ceiling, since every pod must first be created. Footprint: VmRSS
+scheduler serves — the ceiling, since every pod must first be created. Beside it,
+``server_cpu_cores_idle_nodes``: the server's CPU while the nodes only heart-beat (Lease
+renewals every 10 s, status every minute), before any pod is created. Footprint: VmRSS
 (and VmHWM, the peak) of the server process and of the hollow-node processes together.
 
 Progress goes to stderr; stdout gets exactly one JSON line. ``--quick``: 500 nodes and a
@@ -36,7 +38,7 @@ from typing import Any
 
 import orjson
 
-from processes import Child
+from processes import Child, cpu_seconds
 from steersman.client import NAMESPACES, PODS, Client, load_kubeconfig
 
 CONCURRENCY = 64
@@ -155,7 +157,9 @@ async def measure(kubeconfig: Path, args: argparse.Namespace, server: Child,
     async with Client(load_kubeconfig(kubeconfig), qps=1e6, burst=1_000_000,
                       connection_limit=CONCURRENCY + 8) as client:
         await wait_scheduler_ready(client, 120)
+        before, began = cpu_seconds(server.pid), time.monotonic()
         await asyncio.sleep(args.settle)
+        idle_cores = (cpu_seconds(server.pid) - before) / (time.monotonic() - began)
         await client.create(NAMESPACES, {"metadata": {"name": "bench-baseline"}})
         log(f"baseline: {args.baseline} raw pod creates")
         raw_s = await create_pods(client, "bench-baseline", [
@@ -168,7 +172,8 @@ async def measure(kubeconfig: Path, args: argparse.Namespace, server: Child,
             log(f"{shape}: {shapes[shape]}")
     return {
         "benchmark": "scheduler", "nodes": args.nodes, "zones": args.zones, **shapes,
-        "baseline": {"raw_pod_create_per_s": round(args.baseline / raw_s, 1)},
+        "baseline": {"raw_pod_create_per_s": round(args.baseline / raw_s, 1),
+                     "server_cpu_cores_idle_nodes": round(idle_cores, 2)},
         "server_rss_mib": round(server.memory_mib("VmRSS"), 1),
         "server_peak_rss_mib": round(server.memory_mib("VmHWM"), 1),
         "hollow_rss_mib": round(sum(h.memory_mib("VmRSS") for h in hollow), 1),

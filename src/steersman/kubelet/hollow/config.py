@@ -45,7 +45,7 @@ class HollowConfig:
     lease_duration_seconds: int = 40
     renew_interval: float = 10.0
     renew_jitter: float = 0.04
-    status_interval: float = 60.0
+    status_interval: float = 300.0  # kubelet's nodeStatusReportFrequency (5 min)
     status_jitter: float = 0.5
     max_in_flight: int = 32
 

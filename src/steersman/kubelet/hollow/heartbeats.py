@@ -6,7 +6,8 @@ Two beats per node, as kwok and KEP-589 do it:
   lease) stretched by up to ``renew_jitter`` (4 %); after a failure retry sooner, 0.2 s
   doubling to 7 s (kubelet's lease controller);
 * **status** — re-post the node's conditions (heartbeat time now) every
-  ``status_interval`` (60 s) plus up to ``status_jitter`` of it.
+  ``status_interval`` (300 s, kubelet's ``nodeStatusReportFrequency`` for a status that has
+  not changed; liveness is the Lease's job) plus up to ``status_jitter`` of it.
 
 The first beat of each node is drawn uniformly over one interval, so N nodes make a steady
 N/10 lease writes per second instead of bursts. One loop pops the beats that are due and
