@@ -42,7 +42,10 @@ console = Console(stderr=True)
 # garbage is still collected, in bigger batches; full collections wait for far more growth,
 # and what exists once the server is up (a reloaded cache, the built-in objects) is left
 # out of them: plain JSON objects hold no cycles and are freed by reference counting anyway.
-_GC_THRESHOLDS = (50_000, 20, 100)
+# Every survivor is walked once in the middle generation however often it is collected, so
+# collecting it every 5 young collections (not 20) costs no more and pauses 4x shorter
+# (~45 ms instead of ~185 ms with a large cache); full collections keep their old cadence.
+_GC_THRESHOLDS = (50_000, 5, 400)
 HOST_SERVICE_CIDR = "127.43.0.0/16"
 BRIDGE_SERVICE_CIDR = str(SERVICE_CIDR)
 _SERVICE_RANGES = (ipaddress.IPv4Network("127.0.0.0/8"), SERVICE_CIDR)
