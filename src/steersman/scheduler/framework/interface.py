@@ -18,7 +18,7 @@ reason a Filter plugin may also offer ``filter_nodes`` (:class:`BatchFilterPlugi
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
@@ -262,6 +262,21 @@ class BatchFilterPlugin(Protocol):
         Must agree with ``filter`` node by node; it only saves the per-node calls.
         """
         ...
+
+
+def filter_each(nodes: list[NodeInfo], check: Callable[[NodeInfo], Status],
+                rejected: dict[str, Status]) -> list[NodeInfo]:
+    """``filter_nodes`` from a one-node ``check``: the nodes that pass, in order; each
+    other node's status goes into ``rejected``."""
+    passed = []
+    # Hot path: checks return the SUCCESS singleton, so identity settles most of them.
+    for node in nodes:
+        status = check(node)
+        if status is SUCCESS or status.code is Code.SUCCESS:
+            passed.append(node)
+        else:
+            rejected[node.name] = status
+    return passed
 
 
 @runtime_checkable

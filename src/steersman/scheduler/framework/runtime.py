@@ -42,6 +42,7 @@ from steersman.scheduler.framework.interface import (
     ScorePlugin,
     Status,
     error,
+    filter_each,
     unresolvable,
 )
 from steersman.scheduler.framework.types import NodeInfo, PodInfo
@@ -299,19 +300,11 @@ def _through(runs: list[BatchFilter], state: CycleState, pod: PodInfo, nodes: li
 
 def _one_by_one(plugin: FilterPlugin) -> BatchFilter:
     """``filter_nodes`` for a plugin that only filters one node at a time."""
-    check, success, ok = plugin.filter, SUCCESS, Code.SUCCESS
+    check = plugin.filter
 
     def filter_nodes(state: CycleState, pod: PodInfo, nodes: list[NodeInfo],
                      rejected: dict[str, Status]) -> list[NodeInfo]:
-        passed = []
-        # Hot path: plugins return the SUCCESS singleton, so identity settles most checks.
-        for node in nodes:
-            status = check(state, pod, node)
-            if status is success or status.code is ok:
-                passed.append(node)
-            else:
-                rejected[node.name] = status
-        return passed
+        return filter_each(nodes, partial(check, state, pod), rejected)
 
     return filter_nodes
 

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 from steersman.scheduler.framework.affinity import AffinityTerm
 from steersman.scheduler.framework.interface import (
     SUCCESS,
     Snapshot,
     Status,
+    filter_each,
     unresolvable,
     unschedulable,
 )
@@ -106,14 +108,7 @@ def _affinity_counts(snapshot: Snapshot, pod: PodInfo,
 def check_nodes(state: FilterState, nodes: list[NodeInfo], rejected: dict[str, Status]
                 ) -> list[NodeInfo]:
     """:func:`check_node` over many nodes: the passing ones; the others' statuses recorded."""
-    passed = []
-    for node in nodes:
-        status = check_node(state, node)
-        if status is SUCCESS:
-            passed.append(node)
-        else:
-            rejected[node.name] = status
-    return passed
+    return filter_each(nodes, partial(check_node, state), rejected)
 
 
 def check_node(state: FilterState, node: NodeInfo) -> Status:

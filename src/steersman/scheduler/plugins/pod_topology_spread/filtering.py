@@ -9,11 +9,13 @@ For each DoNotSchedule constraint: placing the pod in the node's domain must kee
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from steersman.scheduler.framework.interface import (
     SUCCESS,
     Snapshot,
     Status,
+    filter_each,
     unresolvable,
     unschedulable,
 )
@@ -56,7 +58,8 @@ def check_nodes(states: list[ConstraintState], nodes: list[NodeInfo],
     """:func:`check_node` over many nodes; one constraint (the common case) is inlined."""
     only = states[0] if len(states) == 1 else None
     if only is None or only.self_match - only.min_match > only.constraint.max_skew:
-        return _each(states, nodes, rejected)  # several constraints, or maxSkew below 1
+        # several constraints, or maxSkew below 1
+        return filter_each(nodes, partial(check_node, states), rejected)
     key, limit = only.constraint.topology_key, only.constraint.max_skew
     # skew = count + self_match - min_match > max_skew: the domains a node must not be in
     full = {value for value, count in only.counts.counts.items()
@@ -70,18 +73,6 @@ def check_nodes(states: list[ConstraintState], nodes: list[NodeInfo],
             rejected[node.name] = _SKEWED
         else:
             passed.append(node)
-    return passed
-
-
-def _each(states: list[ConstraintState], nodes: list[NodeInfo], rejected: dict[str, Status]
-          ) -> list[NodeInfo]:
-    passed = []
-    for node in nodes:
-        status = check_node(states, node)
-        if status is SUCCESS:
-            passed.append(node)
-        else:
-            rejected[node.name] = status
     return passed
 
 
