@@ -40,6 +40,7 @@ import orjson
 from aiohttp import streams, web
 from aiohttp.test_utils import make_mocked_request
 
+from api import pod_body  # the same pod as bench/api.py's creates
 from steersman.apiserver.app import APIServer
 from steersman.apiserver.watchcache import WatchCache
 from steersman.server.controlplane import ControlPlane, ServerConfig
@@ -47,53 +48,6 @@ from steersman.store import open_store
 
 NAMESPACE = "bench"
 PATH = f"/api/v1/namespaces/{NAMESPACE}/pods"
-
-
-def pod_body(name: str, namespace: str) -> bytes:
-    """A realistic ~2 KB Deployment-made Pod (labels, env, probes, resources, volumes)."""
-    return orjson.dumps({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {
-            "name": name, "namespace": namespace,
-            "labels": {"app": "web", "tier": "frontend", "pod-template-hash": "5d8f7c9b4d",
-                       "app.kubernetes.io/name": "web", "app.kubernetes.io/version": "1.27.3"},
-            "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "9113",
-                            "kubectl.kubernetes.io/default-container": "web"},
-            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                                 "name": "web-5d8f7c9b4d", "controller": True,
-                                 "blockOwnerDeletion": True,
-                                 "uid": "6f1c2a4e-8a52-4a43-9f0e-3b6f1d7c2e11"}]},
-        "spec": {
-            "containers": [{
-                "name": "web", "image": "registry.example.com/team/web:1.27.3",
-                "args": ["--listen=:8080", "--log-level=info", "--cache-size=256"],
-                "ports": [{"name": "http", "containerPort": 8080},
-                          {"name": "metrics", "containerPort": 9113}],
-                "env": [{"name": "POD_NAME",
-                         "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-                        {"name": "POD_IP",
-                         "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
-                        {"name": "GOMAXPROCS", "value": "2"},
-                        {"name": "UPSTREAM_URL", "value": "http://api.default.svc:8080/v1"}],
-                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
-                              "limits": {"cpu": "500m", "memory": "256Mi"}},
-                "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080},
-                                   "periodSeconds": 5, "failureThreshold": 3},
-                "livenessProbe": {"httpGet": {"path": "/livez", "port": 8080},
-                                  "initialDelaySeconds": 10, "periodSeconds": 10},
-                "volumeMounts": [{"name": "config", "mountPath": "/etc/web", "readOnly": True},
-                                 {"name": "cache", "mountPath": "/var/cache/web"}],
-                "securityContext": {"runAsNonRoot": True, "readOnlyRootFilesystem": True,
-                                    "allowPrivilegeEscalation": False},
-            }],
-            "volumes": [{"name": "config", "configMap": {"name": "web-config"}},
-                        {"name": "cache", "emptyDir": {"sizeLimit": "1Gi"}}],
-            "nodeSelector": {"kubernetes.io/os": "linux"},
-            "tolerations": [{"key": "node.kubernetes.io/not-ready", "operator": "Exists",
-                             "effect": "NoExecute", "tolerationSeconds": 300}],
-            "serviceAccountName": "default", "terminationGracePeriodSeconds": 30,
-        },
-    })
 
 
 class _Protocol:

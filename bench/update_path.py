@@ -34,8 +34,8 @@ from typing import Any
 
 import orjson
 
+from api import pod_body as template_pod_body
 from create_path import NAMESPACE, PATH, build_api, create_namespace, handler_for, make_request
-from create_path import pod_body as template_pod_body
 from steersman.apiserver.app import APIServer
 from steersman.apiserver.watchcache import WatchCache
 from steersman.kubelet.hollow.pod_status import running_status
