@@ -46,7 +46,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
-from processes import Child
+from processes import Child, pin
 
 TARGETS = {"create_rps": 2000.0, "create_p99_ms": 50.0, "watch_lag_p99_ms": 100.0}
 CLIENTS = 16
@@ -89,11 +89,6 @@ def latency_summary(count: int, seconds: float, latencies: list[float]) -> dict[
     return {"count": count, "seconds": round(seconds, 2), "rps": round(count / seconds, 1),
             "p50_ms": round(percentile(latencies, 0.50) * 1e3, 2),
             "p99_ms": round(percentile(latencies, 0.99) * 1e3, 2)}
-
-
-def pin(pid: int, cpus: set[int]) -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        os.sched_setaffinity(pid, cpus)
 
 
 # ---- the pod --------------------------------------------------------------------------------

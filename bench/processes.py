@@ -4,11 +4,13 @@
 file, waits for a line of it, and stops it by PID; :func:`cpu_seconds` and
 :func:`memory_mib` read one process, :func:`tree` finds a process's descendants so a
 footprint can include what a command started (a node's container supervisors);
-:func:`unmount_under` removes what containers left mounted below a benchmark's temp dir.
+:func:`unmount_under` removes what containers left mounted below a benchmark's temp dir;
+:func:`pin` sets a thread's CPU affinity (the server on a core of its own).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -17,6 +19,13 @@ import time
 from pathlib import Path
 
 _TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Run thread ``pid`` (0: the caller; a process's PID: its main thread) on ``cpus``
+    only; threads it starts afterwards inherit that. Best effort."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setaffinity(pid, cpus)
 
 
 class Child:

@@ -2,8 +2,11 @@
 
 Starts ``steersman server`` (temporary data dir, port 0, SQLite, scheduler on, no
 controllers, DNS or ingress, so the figures are the scheduler's and the API server's) and then
-``steersman hollow-nodes`` processes, one per zone (``topology.kubernetes.io/zone=zone-K``;
-the first half of the zones also ``disktype=ssd``), 5,000 nodes in all. Then, one shape at a
+``steersman hollow-nodes`` processes, 5,000 nodes in all over 4 zones
+(``topology.kubernetes.io/zone=zone-K``, ``--zones``); the nodes of the first half of the
+zones are also ``disktype=ssd``. Two processes by default (``--hollow-processes``), one for
+each half: every process watches every bound pod, as kwok does, so more processes cost the
+server more watch streams. Then, one shape at a
 time, each in its own namespace, the scheduler_perf shapes (100m / 500Mi pods):
 
 * ``basic`` — plain pods (3,000; target 700 pods/s, upstream CI floor 680);
@@ -19,6 +22,11 @@ scheduler serves — the ceiling, since every pod must first be created. Beside 
 ``server_cpu_cores_idle_nodes``: the server's CPU while the nodes only heart-beat (Lease
 renewals every 10 s, status every minute), before any pod is created. Footprint: VmRSS
 (and VmHWM, the peak) of the server process and of the hollow-node processes together.
+
+On a machine with two or more CPUs the server's main thread (the API server, scheduler and
+watch cache: one GIL-bound core) gets CPU 0 to itself and everything else — the hollow
+nodes, this load generator, the server's SQLite threads — runs on the others, as a control
+plane would on its own machine; ``--no-pin`` lets the kernel place them.
 
 Progress goes to stderr; stdout gets exactly one JSON line. ``--quick``: 500 nodes and a
 tenth of the pods.
@@ -38,10 +46,11 @@ from typing import Any
 
 import orjson
 
-from processes import Child, cpu_seconds
+from processes import Child, cpu_seconds, pin
 from steersman.client import NAMESPACES, PODS, Client, load_kubeconfig
 
 CONCURRENCY = 64
+SERVER_CPU = 0
 ZONE = "topology.kubernetes.io/zone"
 HOSTNAME = "kubernetes.io/hostname"
 TARGETS = {"basic": 700, "topology_spread": 400, "anti_affinity": 100,
@@ -177,19 +186,24 @@ async def measure(kubeconfig: Path, args: argparse.Namespace, server: Child,
         "server_rss_mib": round(server.memory_mib("VmRSS"), 1),
         "server_peak_rss_mib": round(server.memory_mib("VmHWM"), 1),
         "hollow_rss_mib": round(sum(h.memory_mib("VmRSS") for h in hollow), 1),
-        "hollow_processes": len(hollow), "cpus": os.cpu_count(),
+        "hollow_processes": len(hollow), "cpus": os.cpu_count(), "pinned": args.pinned,
     }
 
 
 def start_hollow_nodes(kubeconfig: Path, work: Path, args: argparse.Namespace) -> list[Child]:
-    per_zone = args.nodes // args.zones
+    processes = args.hollow_processes
+    per_process, zones_each = args.nodes // processes, args.zones // processes
+    octets = -(-per_process // 256)  # second octets of 127.x one process's /24s span
     children = []
-    for zone in range(args.zones):
-        labels = f"{ZONE}=zone-{zone}" + (",disktype=ssd" if zone < args.zones // 2 else "")
-        argv = [sys.executable, "-m", "steersman", "hollow-nodes", "--count", str(per_zone),
-                "--kubeconfig", str(kubeconfig), "--name-prefix", f"z{zone}",
-                "--labels", labels, "--pod-cidr-base", f"127.{50 + 8 * zone}"]
-        children.append(Child(argv, work / f"hollow-{zone}.log"))
+    for index in range(processes):
+        zones = [f"zone-{z}" for z in range(index * zones_each, (index + 1) * zones_each)]
+        ssd = index * zones_each < args.zones // 2
+        argv = [sys.executable, "-m", "steersman", "hollow-nodes",
+                "--count", str(per_process), "--kubeconfig", str(kubeconfig),
+                "--name-prefix", f"h{index}", "--zones", ",".join(zones),
+                "--labels", "disktype=ssd" if ssd else "",
+                "--pod-cidr-base", f"127.{50 + index * octets}"]
+        children.append(Child(argv, work / f"hollow-{index}.log"))
     for child in children:
         child.wait_for("registered", 900)
     return children
@@ -199,14 +213,23 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--nodes", type=int, default=5000)
     parser.add_argument("--zones", type=int, default=4)
+    parser.add_argument("--hollow-processes", type=int, default=2,
+                        help="hollow-node processes; each takes whole zones of one half")
     parser.add_argument("--baseline", type=int, default=2000, help="raw creates")
     parser.add_argument("--shape", choices=sorted(SHAPES), action="append")
     parser.add_argument("--settle", type=float, default=3.0,
                         help="seconds after the probe pod before measuring")
     parser.add_argument("--timeout", type=float, default=120.0, help="per shape")
     parser.add_argument("--quick", action="store_true", help="500 nodes, a tenth of the pods")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="do not give the server's main thread a CPU of its own")
     args = parser.parse_args()
     args.scale = 1
+    processes, zones = args.hollow_processes, args.zones
+    if (processes < 2 or zones % processes or zones % 2
+            or (zones // 2) % (zones // processes)):
+        parser.error("--hollow-processes must split --zones into whole zones, with the ssd "
+                     "half and the other half in different processes (at least 2)")
     if args.quick:
         args.nodes, args.baseline, args.scale = 500, 500, 10
     return args
@@ -214,6 +237,10 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
+    args.pinned = len(cpus) >= 2 and SERVER_CPU in cpus and not args.no_pin
+    if args.pinned:
+        pin(0, cpus - {SERVER_CPU})  # inherited by every process started from here
     with tempfile.TemporaryDirectory(prefix="scheduler-bench-") as tmp:
         work = Path(tmp)
         server = Child([sys.executable, "-m", "steersman", "server", "--data-dir",
@@ -223,6 +250,8 @@ def main() -> None:
         hollow: list[Child] = []
         try:
             server.wait_for("ready at", 60)
+            if args.pinned:
+                pin(server.pid, {SERVER_CPU})
             kubeconfig = work / "data" / "admin.kubeconfig"
             log(f"starting {args.nodes} hollow nodes in {args.zones} zones")
             started = time.monotonic()

@@ -68,7 +68,8 @@ def eventually(check: Callable[[], bool], timeout: float, interval: float = 0.2)
 
 @pytest.fixture(scope="module")
 def hollow(server: ServerProcess) -> Iterator[HollowProcess]:
-    process = start_hollow(server, "--count", "3", "--labels", "disktype=ssd")
+    process = start_hollow(server, "--count", "3", "--labels", "disktype=ssd",
+                           "--zones", "zone-a,zone-b")
     try:
         yield process
     finally:
@@ -111,6 +112,10 @@ def test_nodes_register_ready_with_labels(server: ServerProcess, hollow: HollowP
     assert {row[4] for row in rows} == {"v1.32.4"}
     assert [row[5] for row in rows] == ["127.42.0.1", "127.42.1.1", "127.42.2.1"]
     assert "steersman-hollow://0.1" in lines[1]
+    zones = server.kubectl("get", "nodes", "-l", "disktype=ssd", "-L",
+                           "topology.kubernetes.io/zone", "--no-headers").stdout.splitlines()
+    assert sorted((line.split()[0], line.split()[-1]) for line in zones) == [
+        ("hollow-0", "zone-a"), ("hollow-1", "zone-b"), ("hollow-2", "zone-a")]
 
 
 def test_leases_are_renewed(server: ServerProcess, hollow: HollowProcess) -> None:

@@ -21,7 +21,13 @@ from rich.console import Console
 from steersman.api.errors import StatusError
 from steersman.cli.signals import wait_for_stop_signal
 from steersman.client import Client, ConfigError, ServerUnreachable, load_kubeconfig
-from steersman.kubelet.hollow import HollowConfig, HollowNodes, parse_labels, parse_taints
+from steersman.kubelet.hollow import (
+    HollowConfig,
+    HollowNodes,
+    parse_labels,
+    parse_taints,
+    parse_zones,
+)
 
 console = Console(stderr=True)
 _QPS = 100_000.0  # requests are bounded by --max-in-flight, not by a client-side rate
@@ -41,13 +47,16 @@ _QPS = 100_000.0  # requests are bounded by --max-in-flight, not by a client-sid
               help="Pod capacity of each node (at most 253).")
 @click.option("--labels", default="", help="Extra node labels: k=v,k2=v2.")
 @click.option("--taints", default="", help="Node taints: k=v:Effect,k:Effect.")
+@click.option("--zones", default="",
+              help="Spread the nodes over these zones, round-robin: node i gets "
+                   "topology.kubernetes.io/zone=ZONES[i mod n] (a,b,…).")
 @click.option("--pod-cidr-base", default="127.42", show_default=True,
               help="Node i gets the /24 BASE.0.0 + i·256 (inside 127.0.0.0/8).")
 @click.option("--max-in-flight", type=click.IntRange(min=1), default=32, show_default=True,
               help="Concurrent requests to the API server.")
 def hollow_nodes(count: int, kubeconfig: Path | None, name_prefix: str, cpu: str,
-                 memory: str, pods: int, labels: str, taints: str, pod_cidr_base: str,
-                 max_in_flight: int) -> None:
+                 memory: str, pods: int, labels: str, taints: str, zones: str,
+                 pod_cidr_base: str, max_in_flight: int) -> None:
     """Simulate COUNT nodes (heartbeats and pod status, no processes) for scale tests.
 
     Pods bound to the nodes go Running at once with a pod IP and are deleted at once when
@@ -57,7 +66,8 @@ def hollow_nodes(count: int, kubeconfig: Path | None, name_prefix: str, cpu: str
     try:
         config = HollowConfig(count=count, name_prefix=name_prefix, cpu=cpu, memory=memory,
                               pods=pods, labels=parse_labels(labels),
-                              taints=parse_taints(taints), pod_cidr_base=pod_cidr_base,
+                              taints=parse_taints(taints), zones=parse_zones(zones),
+                              pod_cidr_base=pod_cidr_base,
                               max_in_flight=max_in_flight)
     except ValueError as err:
         raise click.BadParameter(str(err)) from err

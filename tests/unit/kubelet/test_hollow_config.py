@@ -7,7 +7,13 @@ import ipaddress
 import pytest
 
 from steersman.kubelet.addresses import PodAddressPool
-from steersman.kubelet.hollow.config import HollowConfig, parse_labels, parse_taints, pod_cidr
+from steersman.kubelet.hollow.config import (
+    HollowConfig,
+    parse_labels,
+    parse_taints,
+    parse_zones,
+    pod_cidr,
+)
 
 
 def test_labels_are_parsed_and_checked() -> None:
@@ -18,6 +24,19 @@ def test_labels_are_parsed_and_checked() -> None:
         parse_labels("nokey")
     with pytest.raises(ValueError, match="--labels: bad key!=v"):
         parse_labels("bad key!=v")
+
+
+def test_zones_are_parsed_and_checked() -> None:
+    assert parse_zones("zone-a, zone-b") == ("zone-a", "zone-b")
+    assert parse_zones("") == ()
+    with pytest.raises(ValueError, match="--zones: 'bad zone'"):
+        parse_zones("bad zone")
+    with pytest.raises(ValueError, match="listed twice"):
+        parse_zones("a,b,a")
+    with pytest.raises(ValueError, match="--zones and --labels both set"):
+        HollowConfig(count=1, zones=("a",), labels={"topology.kubernetes.io/zone": "b"})
+    assert [HollowConfig(count=3, zones=("a", "b")).zone(i) for i in range(3)] == ["a", "b", "a"]
+    assert HollowConfig(count=1).zone(0) == ""
 
 
 def test_taints_are_parsed_and_checked() -> None:

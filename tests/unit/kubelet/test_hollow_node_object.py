@@ -109,3 +109,14 @@ def test_new_hollow_node_derives_identity_from_index() -> None:
     assert node.identity.internal_ip == "127.42.2.1"
     assert node.identity.pod_cidr == "127.42.2.0/24"
     assert node.identity.boot_id != new_hollow_node(config(), 2, random.Random(2)).identity.boot_id
+
+
+def test_zones_go_round_robin_into_the_zone_label() -> None:
+    zoned = config(zones=("a", "b"), labels={"disktype": "ssd"})
+    rng = random.Random(1)
+    labels = [build_node(zoned, new_hollow_node(zoned, i, rng).identity, NOW)["metadata"]
+              ["labels"] for i in range(4)]
+    assert [node["topology.kubernetes.io/zone"] for node in labels] == ["a", "b", "a", "b"]
+    assert all(node["disktype"] == "ssd" for node in labels)
+    unzoned = build_node(config(), new_hollow_node(config(), 0, rng).identity, NOW)
+    assert "topology.kubernetes.io/zone" not in unzoned["metadata"]["labels"]

@@ -18,9 +18,9 @@ Modules, from pure to I/O:
 * :mod:`.simulator` — :class:`HollowNodes`, which composes them.
 """
 
-from steersman.kubelet.hollow.config import HollowConfig, parse_labels, parse_taints
+from steersman.kubelet.hollow.config import HollowConfig, parse_labels, parse_taints, parse_zones
 from steersman.kubelet.hollow.pod_status import COMPLETE_AFTER_ANNOTATION
 from steersman.kubelet.hollow.simulator import HollowNodes
 
 __all__ = ["COMPLETE_AFTER_ANNOTATION", "HollowConfig", "HollowNodes", "parse_labels",
-           "parse_taints"]
+           "parse_taints", "parse_zones"]

@@ -1,8 +1,9 @@
 """What a hollow-node process simulates: :class:`HollowConfig` and the flag parsers.
 
 The command line hands strings (``--labels k=v,…``, ``--taints k=v:Effect,…``,
-``--pod-cidr-base 127.42``); this module turns them into values and rejects bad input
-with a :class:`ValueError` that names the flag, before anything talks to the server.
+``--zones a,b``, ``--pod-cidr-base 127.42``); this module turns them into values and
+rejects bad input with a :class:`ValueError` that names the flag, before anything talks to
+the server.
 
 Addresses: node *i* owns the /24 ``<base>.0.0 + i·256`` (``127.42.0.0/24``,
 ``127.42.1.0/24``, …, carrying into the second octet past 256 nodes) as its ``podCIDR``;
@@ -24,6 +25,7 @@ from steersman.api.meta import is_qualified_name, is_valid_label_value
 from steersman.api.quantity import canonical_quantity
 
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+ZONE_LABEL = "topology.kubernetes.io/zone"
 MAX_PODS_PER_NODE = 253  # .2 to .254 of the node's /24
 _LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
 _GO_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
@@ -40,6 +42,7 @@ class HollowConfig:
     pods: int = 110
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     taints: tuple[Mapping[str, str], ...] = ()
+    zones: tuple[str, ...] = ()
     pod_cidr_base: str = "127.42"
     architecture: str = field(default_factory=lambda: host_architecture())
     lease_duration_seconds: int = 40
@@ -57,6 +60,8 @@ class HollowConfig:
                              f"(one /24 per node), got {self.pods}")
         if self.max_in_flight < 1:
             raise ValueError("at least one request must be allowed in flight")
+        if self.zones and ZONE_LABEL in self.labels:
+            raise ValueError(f"--zones and --labels both set {ZONE_LABEL}: use one of them")
         object.__setattr__(self, "cpu", _quantity("--cpu", self.cpu))
         object.__setattr__(self, "memory", _quantity("--memory", self.memory))
         if self.count:
@@ -64,6 +69,10 @@ class HollowConfig:
 
     def node_name(self, index: int) -> str:
         return f"{self.name_prefix}-{index}"
+
+    def zone(self, index: int) -> str:
+        """Node ``index``'s zone: ``--zones`` taken round-robin ("" without zones)."""
+        return self.zones[index % len(self.zones)] if self.zones else ""
 
 
 def host_architecture() -> str:
@@ -114,6 +123,18 @@ def parse_taints(text: str) -> tuple[dict[str, str], ...]:
         taint = {"key": key, "effect": effect}
         taints.append({**taint, "value": value} if value else taint)
     return tuple(taints)
+
+
+def parse_zones(text: str) -> tuple[str, ...]:
+    """``a,b`` → the zones, each a valid label value, none twice."""
+    zones = tuple(_items(text))
+    for zone in zones:
+        problems = is_valid_label_value(zone)
+        if problems or not zone:
+            raise ValueError(f"--zones: {zone!r}: {'; '.join(problems) or 'empty'}")
+    if len(set(zones)) != len(zones):
+        raise ValueError(f"--zones: a zone is listed twice in {text!r}")
+    return zones
 
 
 def _items(text: str) -> list[str]:

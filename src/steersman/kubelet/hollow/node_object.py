@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from steersman.kubelet.hollow.config import HollowConfig
+from steersman.kubelet.hollow.config import ZONE_LABEL, HollowConfig
 from steersman.kubelet.node_status import (
     KUBELET_PORT,
     KUBELET_VERSION,
@@ -46,15 +46,19 @@ class NodeIdentity:
     internal_ip: str
     pod_cidr: str
     boot_id: str
+    zone: str = ""
 
 
-def node_labels(config: HollowConfig, name: str) -> dict[str, str]:
-    """The labels a kubelet sets on its Node, then the ``--labels`` of the process."""
+def node_labels(config: HollowConfig, identity: NodeIdentity) -> dict[str, str]:
+    """The labels a kubelet sets on its Node (the zone, as a cloud provider's would, when
+    the node has one), then the ``--labels`` of the process."""
     arch = config.architecture
+    zone = {ZONE_LABEL: identity.zone} if identity.zone else {}
     return {
         "beta.kubernetes.io/arch": arch, "beta.kubernetes.io/os": "linux",
-        "kubernetes.io/arch": arch, "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
-        "node.kubernetes.io/instance-type": INSTANCE_TYPE, **config.labels,
+        "kubernetes.io/arch": arch, "kubernetes.io/hostname": identity.name,
+        "kubernetes.io/os": "linux", "node.kubernetes.io/instance-type": INSTANCE_TYPE,
+        **zone, **config.labels,
     }
 
 
@@ -91,7 +95,7 @@ def build_node(config: HollowConfig, identity: NodeIdentity, now: str) -> Object
         spec["taints"] = [dict(taint) for taint in config.taints]
     return {
         "apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": identity.name, "labels": node_labels(config, identity.name),
+        "metadata": {"name": identity.name, "labels": node_labels(config, identity),
                      "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
         "spec": spec,
         "status": node_status(config, identity, now),

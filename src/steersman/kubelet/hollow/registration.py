@@ -1,6 +1,6 @@
 """One hollow node's identity and state, and the writes that put it on the API server.
 
-:func:`new_hollow_node` derives a node's name, address and pod range from its index;
+:func:`new_hollow_node` derives a node's name, address, pod range and zone from its index;
 :func:`register` creates the Node with its status (as a kubelet does) or, when a Node of
 that name exists, resumes it — a fresh status, labels and spec kept as they are;
 :func:`~steersman.kubelet.lease.write_lease` (shared with the agent) then keeps its Lease.
@@ -42,7 +42,8 @@ def new_hollow_node(config: HollowConfig, index: int, rng: random.Random) -> Hol
     network = pod_cidr(config.pod_cidr_base, index)
     pool = PodAddressPool(network)
     boot_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-    identity = NodeIdentity(config.node_name(index), pool.node_ip, str(network), boot_id)
+    identity = NodeIdentity(config.node_name(index), pool.node_ip, str(network), boot_id,
+                            config.zone(index))
     return HollowNode(identity, pool)
 
 
