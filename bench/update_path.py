@@ -1,4 +1,5 @@
-"""Update-path micro-benchmark: µs of server CPU per pod binding, status PUT and label PATCH.
+"""Update-path micro-benchmark: µs of server CPU per pod binding, status PUT, label PATCH and
+Lease renewal.
 
 The writes a pod costs the API server after its create, timed in process as
 ``create_path.py`` times creates (same wiring, same ~2 KB pod, same mocked requests, the
@@ -8,14 +9,19 @@ main thread's CPU time, an ``orjson`` baseline interleaved round by round):
 * ``status`` — a hollow node's ``PUT pods/NAME/status``: the whole pod as its informer holds
   it, with the status that takes it to Running (phase, IPs, ``startTime``, conditions,
   container statuses; :func:`steersman.kubelet.hollow.pod_status.running_status`);
-* ``patch`` — a strategic-merge ``PATCH pods/NAME`` that adds a label.
+* ``patch`` — a strategic-merge ``PATCH pods/NAME`` that adds a label;
+* ``lease`` — a hollow node's heartbeat, ``PUT leases/NAME`` in ``kube-node-lease``: the
+  Lease as :func:`steersman.kubelet.lease.build_lease` makes it, at the resourceVersion of
+  its last write, with only ``spec.renewTime`` moved on a second.
 
 Each round creates fresh pods (untimed), then times their bindings, then their status
-writes, then their patches; the watch cache catches up between phases, untimed. The
-baseline is ``orjson`` loads plus dumps of the status PUT's body, the least any of these
-could cost. Prints one JSON line: per operation the median µs over the rounds and its ratio
-to the baseline. ``--profile PREFIX`` writes a cProfile per operation to
-``PREFIX.binding``, ``PREFIX.status`` and ``PREFIX.patch``.
+writes, then their patches, then one renewal of each of as many Leases (created before the
+first round and renewed round after round, as heartbeats renew them); the watch cache
+catches up between phases, untimed. The baseline is ``orjson`` loads plus dumps of the
+status PUT's body, the least any of these could cost. Prints one JSON line: per operation
+the median µs over the rounds and its ratio to the baseline. ``--profile PREFIX`` writes a
+cProfile per operation to ``PREFIX.binding``, ``PREFIX.status``, ``PREFIX.patch`` and
+``PREFIX.lease``.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +43,17 @@ import orjson
 
 from api import pod_body as template_pod_body
 from create_path import NAMESPACE, PATH, build_api, create_namespace, handler_for, make_request
+from steersman.api.meta import format_micro_time, parse_time
 from steersman.apiserver.app import APIServer
 from steersman.apiserver.watchcache import WatchCache
 from steersman.kubelet.hollow.pod_status import running_status
+from steersman.kubelet.lease import LEASE_NAMESPACE, build_lease
 
-OPERATIONS = ("binding", "status", "patch")
+OPERATIONS = ("binding", "status", "patch", "lease")
 PODS_PREFIX = "/registry/core/pods/"
+LEASES_PREFIX = "/registry/coordination.k8s.io/leases/"
+LEASES_PATH = f"/apis/coordination.k8s.io/v1/namespaces/{LEASE_NAMESPACE}/leases"
+HOLLOW_AGENT = "hollow-node/v1.32"
 STRATEGIC = "application/strategic-merge-patch+json"
 Object = dict[str, Any]
 # (method, path, content type, user agent, expected status, body) for pod number ``i``.
@@ -50,6 +62,14 @@ Write = tuple[str, str, str, str, int, bytes]
 
 def pod_name(index: int) -> str:
     return f"pod-{index:07d}"
+
+
+def node_name(index: int) -> str:
+    return f"hollow-node-{index:07d}"
+
+
+def node_uid(index: int) -> str:
+    return f"00000000-0000-4000-8000-{index:012d}"
 
 
 def binding_write(pod: Object, index: int) -> Write:
@@ -73,7 +93,7 @@ def status_body(pod: Object, index: int) -> bytes:
 
 def status_write(pod: Object, index: int) -> Write:
     return ("PUT", f"{PATH}/{pod['metadata']['name']}/status", "application/json",
-            "hollow-node/v1.32", 200, status_body(pod, index))
+            HOLLOW_AGENT, 200, status_body(pod, index))
 
 
 def patch_write(pod: Object, index: int) -> Write:
@@ -81,8 +101,27 @@ def patch_write(pod: Object, index: int) -> Write:
     return ("PATCH", f"{PATH}/{pod['metadata']['name']}", STRATEGIC, "kubectl/v1.32", 200, body)
 
 
+def lease_write(lease: Object, index: int) -> Write:
+    """A heartbeat: the node's Lease at its last write's version, renewed a second later."""
+    spec = lease["spec"]
+    renewed = parse_time(spec["renewTime"]) + timedelta(seconds=1)
+    body = build_lease(node_name(index), node_uid=node_uid(index),
+                       duration_seconds=spec["leaseDurationSeconds"], now_seconds=0.0,
+                       resource_version=lease["metadata"]["resourceVersion"])
+    body["spec"]["renewTime"] = format_micro_time(renewed)
+    return ("PUT", f"{LEASES_PATH}/{node_name(index)}", "application/json", HOLLOW_AGENT, 200,
+            orjson.dumps(body))
+
+
 WRITES: dict[str, Callable[[Object, int], Write]] = {
-    "binding": binding_write, "status": status_write, "patch": patch_write}
+    "binding": binding_write, "status": status_write, "patch": patch_write,
+    "lease": lease_write}
+# Where each operation's object is cached, and its key there, for pod number ``i``.
+TARGETS: dict[str, tuple[str, Callable[[int], str]]] = {
+    "binding": (PODS_PREFIX, lambda i: f"{NAMESPACE}/{pod_name(i)}"),
+    "status": (PODS_PREFIX, lambda i: f"{NAMESPACE}/{pod_name(i)}"),
+    "patch": (PODS_PREFIX, lambda i: f"{NAMESPACE}/{pod_name(i)}"),
+    "lease": (LEASES_PREFIX, lambda i: f"{LEASE_NAMESPACE}/{node_name(i)}")}
 
 
 async def create_pods(api: APIServer, cache: WatchCache, token: str, start: int,
@@ -96,13 +135,28 @@ async def create_pods(api: APIServer, cache: WatchCache, token: str, start: int,
     await cache.sync()
 
 
+async def create_leases(api: APIServer, cache: WatchCache, token: str, count: int) -> None:
+    """The Leases of nodes ``0`` … ``count - 1``, renewed at the epoch, as nodes create them."""
+    handle = handler_for(api)
+    for index in range(count):
+        lease = build_lease(node_name(index), node_uid=node_uid(index), duration_seconds=40,
+                            now_seconds=0.0)
+        response = await handle(make_request(orjson.dumps(lease), token, path=LEASES_PATH,
+                                             user_agent=HOLLOW_AGENT))
+        if response.status != 201:
+            raise RuntimeError(f"create answered {response.status}: {response.body!r}")
+    await cache.sync()
+
+
 async def time_writes(api: APIServer, cache: WatchCache, token: str, operation: str,
                       start: int, count: int, profile: cProfile.Profile | None) -> float:
-    """µs per write of ``operation`` on pods ``start`` … (requests built first, untimed)."""
+    """µs per write of ``operation`` on pods ``start`` … (Leases: on all of them; requests
+    built first, untimed)."""
     handle = handler_for(api)
-    objects = cache.cache_for(PODS_PREFIX).objects
-    writes = [WRITES[operation](objects[f"{PODS_PREFIX}{NAMESPACE}/{pod_name(i)}"], i)
-              for i in range(start, start + count)]
+    prefix, key = TARGETS[operation]
+    objects = cache.cache_for(prefix).objects
+    indexes = range(count) if operation == "lease" else range(start, start + count)
+    writes = [WRITES[operation](objects[f"{prefix}{key(i)}"], i) for i in indexes]
     requests = [make_request(body, token, method=method, path=path, content_type=content_type,
                              user_agent=agent)
                 for method, path, content_type, agent, _, body in writes]
@@ -141,6 +195,7 @@ async def run(rounds: int, per_round: int, profile_prefix: str) -> dict[str, Any
     with tempfile.TemporaryDirectory(prefix="update-path-") as tmp:
         api, cache, token = await build_api(Path(tmp))
         await create_namespace(api, token)
+        await create_leases(api, cache, token, per_round)
         for index in range(rounds + 1):  # round 0 warms up
             start = index * per_round
             await create_pods(api, cache, token, start, per_round)

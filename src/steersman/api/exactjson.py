@@ -19,6 +19,9 @@ import orjson
 # Options under which orjson refuses (TypeError) what it would otherwise write as a string.
 _EXACT_JSON = (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
                | orjson.OPT_PASSTHROUGH_DATACLASS)
+# The members of a JSON object have no order: two objects that list them differently (a
+# client's body and the stored object) are the same value.
+_SAME_JSON = _EXACT_JSON | orjson.OPT_SORT_KEYS
 
 # Values larger than this are not worth a table entry (a kubectl last-applied annotation).
 _MAX_KEY_BYTES = 16 * 1024
@@ -44,12 +47,19 @@ def same_json(lhs: Any, rhs: Any) -> bool:
 
     ``==`` alone is not enough (``1 == 1.0 == True``), equal encodings alone neither (NaN and
     ``null`` both encode as ``null``); both together are: ``==`` never holds between NaN and
-    None, and tells apart every pair of values with equal encodings.
+    None, and tells apart every pair of values with equal encodings (keys sorted, as member
+    order is no part of a JSON value). A value is the same as itself without encoding it:
+    writes carry what they leave alone over from the live object by reference (a ``/status``
+    write, the pod's whole spec).
     """
+    if lhs is rhs:
+        return type(lhs) is dict or type(lhs) is list
     if type(lhs) is not type(rhs) or type(lhs) not in (dict, list) or lhs != rhs:
         return False
     try:
-        return orjson.dumps(lhs, option=_EXACT_JSON) == orjson.dumps(rhs, option=_EXACT_JSON)
+        if orjson.dumps(lhs, option=_EXACT_JSON) == orjson.dumps(rhs, option=_EXACT_JSON):
+            return True  # the usual case, without sorting
+        return orjson.dumps(lhs, option=_SAME_JSON) == orjson.dumps(rhs, option=_SAME_JSON)
     except TypeError:
         return False
 

@@ -203,9 +203,11 @@ _CACHE_LIMIT = 256
 _verdicts: Remembered[tuple[_Node, bool, bytes], bool] = Remembered(512)
 _UNIQUE_STRINGS = frozenset({"name", "generateName", "namespace", "uid", "resourceVersion",
                              "creationTimestamp", "selfLink"})
-# Strings that tell apart objects of one template, by top-level field: their names, and the
-# node a pod is bound to.
-_PER_OBJECT_STRINGS = {"metadata": _UNIQUE_STRINGS, "spec": frozenset({"nodeName"})}
+# Strings that tell apart objects of one template, by top-level field: their names and their
+# owners' (a node's Lease is its Node's), the node a pod is bound to, and who renewed a
+# Lease when (heartbeats are most of a large cluster's writes).
+_SPEC_STRINGS = frozenset({"nodeName", "holderIdentity", "acquireTime", "renewTime"})
+_OWNER_STRINGS = frozenset({"name", "uid"})
 _compiled: OrderedDict[int, tuple[Schema, CompiledSchema]] = OrderedDict()
 
 
@@ -270,8 +272,8 @@ def clean(obj: Any, schema: Schema | CompiledSchema, *, types: bool = True) -> b
 def _clean_fields(value: dict[str, Any], node: _Node, types: bool) -> bool:
     """:func:`_clean_object` for a whole object, the verdicts on its fields remembered, as the
     objects of one template repeat them. A string's verdict depends on its type alone, so
-    the strings that make each object unique (its name, its pod's node) are blanked in the
-    key."""
+    the strings that make each object unique (its name, its owner's, its pod's node, its
+    Lease's holder and times) are blanked in the key."""
     properties = node.properties
     assert properties is not None
     for key, sub in value.items():
@@ -280,8 +282,8 @@ def _clean_fields(value: dict[str, Any], node: _Node, types: bool) -> bool:
             if not node.open:
                 return False
         elif type(sub) is dict or type(sub) is list:
-            blanked = _PER_OBJECT_STRINGS.get(key)
-            shape = sub if blanked is None else _blank_strings(sub, blanked)
+            shape = _blank_metadata(sub) if key == "metadata" else (
+                _blank_strings(sub, _SPEC_STRINGS) if key == "spec" else sub)
             if not _clean_remembered(sub, shape, child, types):
                 return False
         elif sub is not None and not _type_fits(sub, child, types):
@@ -294,6 +296,14 @@ def _blank_strings(value: Any, names: frozenset[str]) -> Any:
         return value
     return {key: "" if key in names and type(sub) is str else sub
             for key, sub in value.items()}
+
+
+def _blank_metadata(value: Any) -> Any:
+    shape = _blank_strings(value, _UNIQUE_STRINGS)
+    owners = shape.get("ownerReferences") if type(shape) is dict else None
+    if type(owners) is list:
+        shape["ownerReferences"] = [_blank_strings(owner, _OWNER_STRINGS) for owner in owners]
+    return shape
 
 
 def _clean_remembered(value: Any, shape: Any, node: _Node, types: bool) -> bool:

@@ -55,6 +55,7 @@ def parse_document(body: bytes, content_type: str) -> Any:
     """Decode a JSON, YAML or protobuf body; malformed input is a 400."""
     if not body.strip():
         raise errors.bad_request("the request body is empty; send a JSON or YAML document")
+    openings: int | None = None  # of a JSON body: at least as many as it has containers
     try:
         if content_type == "application/vnd.kubernetes.protobuf":
             return decode_object(body)
@@ -63,44 +64,54 @@ def parse_document(body: bytes, content_type: str) -> Any:
             data = yaml.load(body, Loader=yaml.CSafeLoader)
         else:
             data = orjson.loads(body)
-            if _json_too_shallow_to_check(body):
+            openings = _json_openings(body)
+            if openings < MAX_DEPTH:
                 return data
     except ProtobufError as exc:
         raise errors.bad_request(f"unable to decode protobuf body: {exc}") from exc
     except (orjson.JSONDecodeError, yaml.YAMLError, RecursionError, UnicodeDecodeError) as exc:
         raise errors.bad_request(f"error decoding the request body: {_first_line(exc)}") from exc
-    check_depth(data)
+    check_depth(data, openings)
     return data
 
 
-def _json_too_shallow_to_check(body: bytes) -> bool:
-    """True when a JSON document cannot nest past ``MAX_DEPTH``: it has too few brackets.
+def _json_openings(body: bytes) -> int:
+    """The ``{`` and ``[`` of a JSON document: no fewer than the containers it holds.
 
-    Every level of nesting opens one ``{`` or ``[``; values in the innermost container are
-    one level deeper. Counting (in C) replaces the walk for ordinary objects, which have a
-    few dozen brackets; brackets inside strings only make the count more cautious.
+    Every container opens with one of them (brackets inside strings only make the count
+    more cautious). Fewer than ``MAX_DEPTH`` cannot nest past it: counting (in C) replaces
+    the walk for ordinary objects, which have a few dozen; for larger ones the count bounds
+    how deep the levels the walk has not reached yet can go.
     """
-    return body.count(b"{") + body.count(b"[") < MAX_DEPTH
+    return body.count(b"{") + body.count(b"[")
 
 
 def _first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def check_depth(data: Any) -> None:
+def check_depth(data: Any, containers: int | None = None) -> None:
     """Reject absurd nesting, before anything recursive touches the data: a non-empty object
     or array ``MAX_DEPTH`` levels down (the document itself is level 1) is a 400.
 
     The walk goes level by level, each level one list comprehension, so that a write's body
-    costs a few comprehensions rather than a loop iteration per value.
+    costs a few comprehensions rather than a loop iteration per value. The decoders (orjson,
+    YAML's safe loader, protobuf) make plain dicts and lists, so exact type tests find every
+    container, at two thirds of the cost of ``isinstance`` on the (mostly scalar) values.
+    ``containers``, when known, is at least how many ``data`` holds: the walk stops as soon
+    as those it has not met yet are too few to go on down to ``MAX_DEPTH`` (a pod's
+    managedFields are many shallow containers, met in the first few levels).
     """
-    level = [data] if isinstance(data, (dict, list)) else []
-    for _ in range(1, MAX_DEPTH):
-        if not level:
+    level = [data] if type(data) is dict or type(data) is list else []
+    unmet = containers - len(level) if containers is not None else MAX_DEPTH
+    for depth in range(1, MAX_DEPTH):
+        if not level or depth + unmet < MAX_DEPTH:
             return
         level = [child for value in level
-                 for child in (value.values() if isinstance(value, dict) else value)
-                 if isinstance(child, (dict, list))]
+                 for child in (value.values() if type(value) is dict else value)
+                 if type(child) is dict or type(child) is list]
+        if containers is not None:
+            unmet -= len(level)
     if any(level):
         raise errors.bad_request(f"the request body nests deeper than {MAX_DEPTH} levels")
 

@@ -1,4 +1,5 @@
-"""Request bodies nesting past MAX_DEPTH are a 400, whether or not the bracket count is checked."""
+"""Request bodies nesting past MAX_DEPTH are a 400, whether or not the bracket count is checked
+or bounds the walk."""
 
 from __future__ import annotations
 
@@ -80,3 +81,44 @@ def test_level_walk_agrees_with_the_value_walk(seed: int) -> None:
             neg.check_depth(data)
     else:
         neg.check_depth(data)
+
+
+def _openings(data: Any) -> int:
+    encoded = orjson.dumps(data)
+    return encoded.count(b"{") + encoded.count(b"[")
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_bound_on_the_containers_only_stops_the_walk_early(seed: int) -> None:
+    """Any count no lower than the containers' (a body's brackets, strings' included) gives
+    the walk's verdict, and so does the whole body."""
+    rng = random.Random(seed)
+    data = _random_tree(rng, rng.choice([1, 2, 50, neg.MAX_DEPTH - 1, neg.MAX_DEPTH,
+                                         neg.MAX_DEPTH + 1, neg.MAX_DEPTH + 2]))
+    if rng.random() < 0.5:
+        data = {"s": "{[" * rng.randrange(60), "d": data}
+    rejected = _rejects_by_walk(data)
+    for bound in (_openings(data), _openings(data) + rng.randrange(1, 200)):
+        if rejected:
+            with pytest.raises(errors.StatusError):
+                neg.check_depth(data, bound)
+        else:
+            neg.check_depth(data, bound)
+    if rejected:
+        with pytest.raises(errors.StatusError):
+            neg.parse_document(orjson.dumps(data), neg.JSON)
+    else:
+        assert neg.parse_document(orjson.dumps(data), neg.JSON) == data
+
+
+def test_a_wide_body_with_one_deep_branch_is_still_walked_to_its_end() -> None:
+    """Many shallow containers beside a spine exactly as deep as the limit allows, then one
+    level deeper: the count cannot rule the spine out, and the walk finds it."""
+    wide = {"managedFields": [{"f:x": {"f:y": {}}} for _ in range(80)]}
+    for levels, rejected in ((neg.MAX_DEPTH - 1, False), (neg.MAX_DEPTH + 1, True)):
+        data = {**wide, "spine": _nested(levels - 1)}
+        if rejected:
+            with pytest.raises(errors.StatusError):
+                neg.parse_document(orjson.dumps(data), neg.JSON)
+        else:
+            assert neg.parse_document(orjson.dumps(data), neg.JSON) == data

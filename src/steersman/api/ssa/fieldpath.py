@@ -6,9 +6,10 @@ for a map field, ``k:<json object>`` for the item of a list keyed by some of its
 index. A :class:`FieldSet` is a tree of those elements: a node is a *member* when the
 path to it is in the set, and has *children* for longer paths below it; ``fieldsV1``
 writes membership as ``".": {}``. Sets are immutable values; every operation returns a
-new set, and equal ``fieldsV1`` documents decode to one shared set. Neighbours:
-:mod:`steersman.api.ssa.walk` builds sets from objects, :mod:`steersman.api.ssa.managed`
-stores them in ``metadata.managedFields``.
+new set (or the set itself when it changes nothing), and equal ``fieldsV1`` documents
+decode to one shared set (the document a set handed out, without being read again).
+Neighbours: :mod:`steersman.api.ssa.walk` builds sets from objects,
+:mod:`steersman.api.ssa.managed` stores them in ``metadata.managedFields``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ _ORJSON_INT = range(-(2**63), 2**63)
 # from write to write, carry the same ones.
 _DECODED_LIMIT = 1024
 _decoded: dict[bytes, FieldSet] = {}
+# The shared ``fieldsV1`` documents sets handed out (:meth:`FieldSet.to_fields_v1`), by
+# identity: an object's next write brings its live managedFields back with the very same
+# documents, never changed in place, and they decode without being read again. Each entry
+# keeps its document alive (the set holds it), so an id is not reused while it is listed.
+_HANDED_OUT_LIMIT = 8192
+_handed_out: dict[int, FieldSet] = {}
 # Key elements of list items whose keys are strings and integers, by names and values: every
 # write of a kind spells the same ones (``k:{"type":"Ready"}``, a container's name).
 _KEY_ELEMENTS_LIMIT = 4096
@@ -173,11 +180,18 @@ class FieldSet:
                 yield from child.paths((*prefix, element))
 
     def union(self, other: FieldSet) -> FieldSet:
+        """Paths in either set; ``self`` itself when ``other`` adds none, so that a shared set
+        keeps its encoding (a manager re-writing the fields it owns)."""
+        if other.empty():
+            return self
         children = dict(self._children)
+        same = other.members <= self._members
         for element, child in other.children().items():
             mine = children.get(element)
-            children[element] = child if mine is None else mine.union(child)
-        return FieldSet(self._members | other.members, children)
+            merged = child if mine is None else mine.union(child)
+            same = same and merged is mine
+            children[element] = merged
+        return self if same else FieldSet.of_nodes(self._members | other.members, children)
 
     def intersection(self, other: FieldSet) -> FieldSet:
         children: dict[str, FieldSet] = {}
@@ -191,6 +205,8 @@ class FieldSet:
         """Paths of ``self`` not in ``other`` (members only: children of a removed member stay).
 
         ``self`` itself when nothing is removed, so that a shared set keeps its encoding."""
+        if other.empty():
+            return self
         children: dict[str, FieldSet] = {}
         same = self._members.isdisjoint(other.members)
         for element, child in self._children.items():
@@ -204,6 +220,8 @@ class FieldSet:
         """Like :meth:`difference`, but a member of ``other`` also removes everything below it.
 
         ``self`` itself when nothing is removed, as :meth:`difference`."""
+        if other.empty():
+            return self
         children: dict[str, FieldSet] = {}
         same = self._members.isdisjoint(other.members)
         for element, child in self._children.items():
@@ -222,6 +240,10 @@ class FieldSet:
             if shared is None:
                 decoded = orjson.loads(self._encoded)
                 shared = self._fields_v1 = freeze(decoded) if freeze_shared() else decoded
+            if _handed_out.get(id(shared)) is not self:
+                if len(_handed_out) >= _HANDED_OUT_LIMIT:
+                    _handed_out.clear()
+                _handed_out[id(shared)] = self
             return shared
         members, children = self._members, self._children
         if not children:
@@ -240,6 +262,9 @@ class FieldSet:
     @classmethod
     def from_fields_v1(cls, data: Any) -> FieldSet:
         """Parse ``fieldsV1``; a malformed document raises ``ValueError``."""
+        handed_out = _handed_out.get(id(data))
+        if handed_out is not None and handed_out._fields_v1 is data:
+            return handed_out
         key = exact_json(data)
         if key is None:
             return cls._parse_fields_v1(data)
@@ -308,7 +333,7 @@ class FieldSetBuilder:
             return
         node = self
         for element in path[:-1]:
-            node = node._children.setdefault(element, FieldSetBuilder())
+            node = node._child(element)
         node._members.add(path[-1])
 
     def graft(self, path: Path, fields: FieldSet) -> None:
@@ -317,12 +342,18 @@ class FieldSetBuilder:
             return
         node = self
         for element in path[:-1]:
-            node = node._children.setdefault(element, FieldSetBuilder())
+            node = node._child(element)
         if node._grafted is None:
             node._grafted = {}
         last, grafted = path[-1], node._grafted
         earlier = grafted.get(last)
         grafted[last] = fields if earlier is None else earlier.union(fields)
+
+    def _child(self, element: str) -> FieldSetBuilder:
+        child = self._children.get(element)
+        if child is None:  # not setdefault: a walk passes the same nodes again and again
+            child = self._children[element] = FieldSetBuilder()
+        return child
 
     def build(self) -> FieldSet:
         children = {pe: b.build() for pe, b in self._children.items()}

@@ -122,6 +122,8 @@ def _encode_entry(key: ManagerKey, managed: ManagedSet) -> dict[str, Any]:
 
 def cap_update_managers(managers: Managers, limit: int = MAX_UPDATE_MANAGERS) -> Managers:
     """Merge the oldest Update entries into ``ancient-changes`` until at most ``limit`` remain."""
+    if len(managers) <= limit:
+        return managers  # the usual object: too few entries to merge any
     updaters = sorted((k for k in managers if k.operation == UPDATE),
                       key=lambda k: (managers[k].time or "", k.manager))
     out = dict(managers)

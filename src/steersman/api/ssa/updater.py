@@ -114,9 +114,10 @@ def _conflicts(managers: Managers, manager: ManagerKey, changed: FieldSet) -> li
 
 
 def _release(managers: Managers, manager: ManagerKey | None,
-             comparison: Comparison) -> Managers:
-    """Managers other than ``manager`` lose the fields this write changed or removed."""
-    taken = comparison.changed().union(comparison.removed)
+             comparison: Comparison, changed: FieldSet | None = None) -> Managers:
+    """Managers other than ``manager`` lose the fields this write changed (``changed``, when
+    the caller has it already) or removed."""
+    taken = (comparison.changed() if changed is None else changed).union(comparison.removed)
     out: Managers = {}
     for key, managed in managers.items():
         fields = managed.fields if key == manager else managed.fields.difference(taken)
@@ -133,11 +134,14 @@ def update(*, old: Object, new: Object, managers: Managers, manager: ManagerKey,
         return {manager: ManagedSet(created, api_version, now)} if not created.empty() else {}
     comparison = compare(old, new, root).filtered(keep)
     changed = comparison.changed()
-    after = _release(managers, None, comparison)
+    after = _release(managers, None, comparison, changed)
     if changed.empty():
         return after
     own = after.get(manager)
     fields = changed if own is None else own.fields.union(changed)
+    before = managers.get(manager)
+    if before is not None and fields == before.fields:
+        fields = before.fields  # a renewal: the same set, encoded and handed out once
     after[manager] = ManagedSet(fields, api_version, now)
     return after
 

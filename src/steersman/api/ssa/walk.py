@@ -13,7 +13,9 @@
 Every write compares, so shortcuts keep it cheap without changing a result: a create
 (nothing compared with the new object) builds its ``added`` set in one walk whose top levels
 are remembered by their exact JSON; an update skips the top-level values it left as they
-were (``null`` members included) and takes every value it added whole with that same walk.
+were (``null`` members included; those it carried over from the live object by reference
+without encoding them) and takes every value it added whole with that same walk. Scalars
+are leaves whatever their type says, without asking it.
 """
 
 from __future__ import annotations
@@ -101,11 +103,17 @@ class _Comparer:
 
     def compare(self, lhs: Any, rhs: Any, node: TypeNode, path: Path) -> None:
         if lhs is _MISSING and path:  # all new: the create walk's set, node by node
+            if _scalar(rhs):
+                self.added.insert(path)
+                return
             member, below = _added(rhs, node)
             if member:
                 self.added.insert(path)
             if below is not None:
                 self.added.graft(path, below)
+            return
+        if _scalar(lhs) or _scalar(rhs):
+            self._leaf(lhs, rhs, path)  # what the kind-driven tests below come to
             return
         if len(path) < _SAME_JSON_DEPTH and same_json(lhs, rhs):
             return  # an update rarely touches every part of an object: skip the equal ones
@@ -169,6 +177,12 @@ class _Comparer:
                          (*path, field_element(name)))
 
 
+def _scalar(value: Any) -> bool:
+    """A value there, neither an object nor an array: compared as a leaf, whatever its type
+    says (the list and map walks need both sides to be lists, or maps)."""
+    return value is not _MISSING and not isinstance(value, (dict, list))
+
+
 def compare(lhs: Any, rhs: Any, node: TypeNode) -> Comparison:
     """What changed from ``lhs`` to ``rhs`` (both whole objects)."""
     if lhs == {} and isinstance(rhs, dict) and rhs and _granular_map(rhs, node):
@@ -229,7 +243,10 @@ def _added_entries(value: dict[str, Any], node: TypeNode, levels: int = 0,
     children: dict[str, FieldSet] = {}
     for name, child in value.items():
         element = "f:" + name
-        if levels and isinstance(child, (dict, list)) and child:
+        if not isinstance(child, (dict, list)):
+            members.append(element)  # a scalar or null: :func:`_added` says a leaf
+            continue
+        if levels and child:
             remember = _added if name in unique else _added_remembered
             member, below = remember(child, node.field(name), levels - 1)
         else:
@@ -245,6 +262,9 @@ def _added_items(elements: list[str], items: list[Any], node: TypeNode) -> Field
     members: list[str] = []
     children: dict[str, FieldSet] = {}
     for element, item in zip(elements, items, strict=True):
+        if not isinstance(item, (dict, list)):
+            members.append(element)
+            continue
         member, below = _added(item, node)
         if member:
             members.append(element)
