@@ -16,10 +16,12 @@ Throughput = measured pods / wall time from the first ``on_pod_add`` until every
 has completed. The fake binder "confirms" each binding the way the informer would (an
 ``on_pod_update`` with ``spec.nodeName`` set), so that cost is included. Baseline measured in
 the same run: nanoseconds per trivial Python method call, the unit the hot path is made of.
-Prints one JSON line. ``--quick`` divides every count by 10. ``--against SRC`` runs this
-tree and another one (a ``src`` folder holding ``steersman``) alternately, ``--rounds`` times
-each, and prints each one's best pods/s per shape and the ratio: a before/after comparison
-under the same machine load.
+Each shape also reports ``digests``: hashes of every placement, failure message and
+preemption victim. Prints one JSON line. ``--quick`` divides every count by 10.
+``--against SRC`` runs this tree and another one (a ``src`` folder holding ``steersman``)
+alternately, ``--rounds`` times each, and prints each one's best pods/s per shape, the ratio
+(a before/after comparison under the same machine load) and, per shape, whether both trees
+made the same decisions (``same_decisions``: equal digests).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import hashlib
 import json
 import os
 import subprocess
@@ -45,23 +48,38 @@ HOSTNAME = "kubernetes.io/hostname"
 
 
 class FakeBinder:
+    """Counts the scheduler's writes and remembers what they said, for :meth:`digests`."""
+
     def __init__(self) -> None:
         self.scheduler: Scheduler | None = None
         self.bound = 0
         self.unschedulable = 0
+        self.placements: list[str] = []
+        self.messages: list[str] = []
+        self.victims: list[str] = []
 
     async def bind(self, pod: Mapping[str, Any], node_name: str) -> None:
         self.bound += 1
+        self.placements.append(f"{pod['metadata']['name']}={node_name}")
         assert self.scheduler is not None
         self.scheduler.on_pod_update({**pod, "spec": {**pod["spec"], "nodeName": node_name}})
 
     async def set_unschedulable(self, pod: Mapping[str, Any], *, message: str,
                                 nominated_node_name: str | None = None) -> None:
         self.unschedulable += 1
+        self.messages.append(f"{pod['metadata']['name']}: {message} ({nominated_node_name})")
 
     async def delete_victim(self, victim: Mapping[str, Any], *, preemptor: Mapping[str, Any],
                             node_name: str) -> None:
-        return None
+        self.victims.append(f"{victim['metadata']['name']} by {preemptor['metadata']['name']} "
+                            f"on {node_name}")
+
+    def digests(self) -> dict[str, str]:
+        """Short hashes of every placement, failure message and victim, in a fixed order, so
+        two trees' runs can be checked for identical decisions."""
+        return {name: hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()[:16]
+                for name, lines in (("placements", self.placements),
+                                    ("messages", self.messages), ("victims", self.victims))}
 
 
 class NullRecorder:
@@ -146,7 +164,8 @@ async def run_shape(shape: str, *, nodes: int, existing: int, measured: int) -> 
     return {"nodes": nodes, "existing": existing, "measured": measured, "bound": binder.bound,
             "unschedulable": binder.unschedulable, "seconds": round(seconds, 3),
             "pods_per_s": round(rate, 1), "target": target,
-            "meets_target": None if target is None else rate >= target}
+            "meets_target": None if target is None else rate >= target,
+            "digests": binder.digests()}
 
 
 def baseline_call_ns() -> float:
@@ -166,6 +185,7 @@ def compare(against: str, argv: list[str], rounds: int) -> dict[str, Any]:
     see the same machine load); per shape, each tree's best pods/s and their ratio."""
     trees = {"baseline": against, "current": str(Path(__file__).resolve().parents[1] / "src")}
     best: dict[str, dict[str, float]] = {name: {} for name in trees}
+    digests: dict[str, dict[str, Any]] = {name: {} for name in trees}
     for _ in range(rounds):
         for name, tree in trees.items():
             done = subprocess.run([sys.executable, __file__, *argv], check=True, text=True,
@@ -173,9 +193,12 @@ def compare(against: str, argv: list[str], rounds: int) -> dict[str, Any]:
             for shape, result in json.loads(done.stdout.splitlines()[-1]).items():
                 if isinstance(result, dict):
                     best[name][shape] = max(best[name].get(shape, 0.0), result["pods_per_s"])
+                    digests[name][shape] = result.get("digests")
     return {"bench": "scheduler_core_compare", "against": against, "rounds": rounds, **best,
             "speedup": {shape: round(rate / best["baseline"][shape], 2)
-                        for shape, rate in best["current"].items() if best["baseline"].get(shape)}}
+                        for shape, rate in best["current"].items() if best["baseline"].get(shape)},
+            "same_decisions": {shape: found == digests["baseline"].get(shape)
+                               for shape, found in digests["current"].items()}}
 
 
 async def main(argv: list[str]) -> None:

@@ -6,7 +6,9 @@ Upstream's ``internal/cache``. Contract:
   binding is written, so the next cycle already sees the node as fuller — a burst can never
   overcommit a node. ``finish_binding`` starts the optional expiry clock; ``forget_pod``
   undoes an assumption when binding fails; ``add_pod`` for a pod the informer now reports as
-  bound *confirms* it (replacing the assumed copy, moving it if it landed elsewhere).
+  bound *confirms* it (replacing the assumed copy, moving it if it landed elsewhere; where
+  it landed as assumed and counts alike, only the PodInfo is swapped, so the node's
+  aggregates and memos stand).
 * ``snapshot()`` returns the :class:`ClusterSnapshot` for one cycle. A scheduling cycle
   runs without awaiting, so nothing can change the cache under it; the snapshot is therefore
   a view, not a copy. Its node list is rebuilt only when the set of nodes changed (a
@@ -107,7 +109,11 @@ class SchedulerCache:
 
     def add_pod(self, pod: PodInfo) -> None:
         """An assigned pod the informer reports: confirm an assumption or record it."""
-        if pod.uid in self._pods:
+        state = self._pods.get(pod.uid)
+        if state is not None and state.node_name == pod.node_name and state.pod.counts_as(pod):
+            self._replace(pod)
+            return
+        if state is not None:
             self._remove(pod.uid)
         self._add(pod, pod.node_name, assumed=False)
 
@@ -152,6 +158,17 @@ class SchedulerCache:
         info.add_pod(pod)
         self._pods[pod.uid] = _PodState(pod, node_name, assumed)
         self._pod_indexes(pod, info, 1)
+
+    def _replace(self, pod: PodInfo) -> None:
+        """Remove and add, less the work: the pod (usually an assumption being confirmed)
+        stays on its node and counts alike, so only the PodInfo held changes, everywhere in
+        the order remove and add would leave it."""
+        del self._pods[pod.uid]
+        self._pods[pod.uid] = _PodState(pod, pod.node_name, assumed=False)
+        self._nodes[pod.node_name].replace_pod(pod)
+        if pod.scores_other_pods:
+            del self._affinity_pods[pod.uid]
+            self._affinity_pods[pod.uid] = pod
 
     def _remove(self, uid: str) -> None:
         state = self._pods.pop(uid)

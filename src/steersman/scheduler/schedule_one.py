@@ -10,8 +10,10 @@ No I/O and no awaiting: :mod:`.scheduler` owns the side effects.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import compress, count, islice, repeat
+from operator import eq
 
 from steersman.scheduler.framework.fit_error import FitError
 from steersman.scheduler.framework.interface import (
@@ -89,14 +91,27 @@ class Algorithm:
             return FitError(len(nodes), outcome.statuses, absent_status=absent)
         if len(feasible) == 1:
             return ScheduleResult(feasible[0].name, outcome.processed, 1)
-        totals = framework.score(state, pod, feasible)
+        totals, _ = framework.score_parts(state, pod, feasible)
         return ScheduleResult(feasible[self._select(totals)].name, outcome.processed,
                               len(feasible))
 
     def _select(self, totals: list[int]) -> int:
+        """The index of a highest total; among ties, what ``rng.choice(ties)`` would pick
+        (``choice`` draws an index below the number of ties), found without a Python loop,
+        from whichever end is nearer."""
         best = max(totals)
-        ties = [index for index, total in enumerate(totals) if total == best]
-        return ties[0] if len(ties) == 1 else self._rng.choice(ties)
+        ties = totals.count(best)
+        if ties == 1:
+            return totals.index(best)
+        nth = self._rng.choice(range(ties))
+        if nth < ties // 2:
+            return _nth_index(totals, best, nth)
+        return len(totals) - 1 - _nth_index(reversed(totals), best, ties - 1 - nth)
+
+
+def _nth_index(totals: Iterable[int], value: int, nth: int) -> int:
+    """Where ``value`` occurs for the ``nth`` time (from 0) in ``totals``."""
+    return next(islice(compress(count(), map(eq, totals, repeat(value))), nth, None))
 
 
 def _restrict(nodes: Sequence[NodeInfo], state: CycleState, result: PreFilterResult | None

@@ -45,6 +45,10 @@ def test_totals_are_the_weighted_sums_of_every_plugins_scores(
     state = CycleState(cache.snapshot())
     totals = framework.score(state, PodInfo(make_pod("p")), cache.snapshot().nodes)
     assert totals == [sum(p.scores[i] * weights[p.name] for p in scorers) for i in range(3)]
+    varying, uniform = framework.score_parts(CycleState(cache.snapshot()), PodInfo(make_pod("p")),
+                                             cache.snapshot().nodes)
+    assert [total + uniform for total in varying] == totals
+    assert uniform == sum(p.scores[0] * weights[p.name] for p in scorers if len(set(p.scores)) == 1)
 
 
 @pytest.mark.parametrize("scores", [[1, 2], [5, 5], [0, 0, 101], [101, 101, 101], [-1, 0, 0]])
@@ -56,6 +60,35 @@ def test_a_plugin_with_the_wrong_number_or_range_of_scores_is_an_error(
     with pytest.raises(SchedulingError, match="bad"):
         framework.score(CycleState(cache.snapshot()), PodInfo(make_pod("p")),
                         cache.snapshot().nodes)
+
+
+class Constant:
+    """A Score plugin scoring every node ``value``, node-locally or as known alike."""
+
+    def __init__(self, name: str, value: int, *, local: bool) -> None:
+        self.name, self.value = name, value
+        if local:
+            self.score_key = lambda pod: f"{name}/{value}"
+            self.score_node = lambda pod, node: value
+        else:
+            self.uniform_score = lambda state, pod: value
+
+    def score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
+        return [self.value] * len(nodes)
+
+
+@pytest.mark.parametrize("local", [True, False])
+def test_node_local_and_uniform_scores_are_weighed_and_checked(local: bool) -> None:
+    cache = cluster([make_node(f"n{i}") for i in range(3)])
+    framework = Framework(scheduler_name="test", score_weights={"good": 3},
+                          plugins=[PrioritySort(), Constant("good", 7, local=local),
+                                   FixedScores("fixed", [1, 2, 3])])
+    state, pod = CycleState(cache.snapshot()), PodInfo(make_pod("p"))
+    assert framework.score(state, pod, cache.snapshot().nodes) == [22, 23, 24]
+    bad = Framework(scheduler_name="test", score_weights={},
+                    plugins=[PrioritySort(), Constant("bad", 101, local=local)])
+    with pytest.raises(SchedulingError, match=r"plugin bad returned a score outside 0\.\.100"):
+        bad.score(CycleState(cache.snapshot()), pod, cache.snapshot().nodes)
 
 
 @given(st.lists(st.integers(0, 3), min_size=1, max_size=30), st.integers(0, 1000))

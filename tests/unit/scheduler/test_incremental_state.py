@@ -15,17 +15,22 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from steersman.api.selectors import parse_label_selector
 from steersman.scheduler.cache import SchedulerCache
 from steersman.scheduler.framework.affinity import AffinityTerm
-from steersman.scheduler.framework.interface import CycleState
+from steersman.scheduler.framework.interface import CycleState, Status
+from steersman.scheduler.framework.runtime import Framework
 from steersman.scheduler.framework.types import MAX_MEMOISED_SCORES, NodeInfo, PodInfo
-from steersman.scheduler.plugins.node_resources import BalancedAllocation, Fit
+from steersman.scheduler.plugins.node_resources import BALANCED_ALLOCATION, BalancedAllocation, Fit
 from steersman.scheduler.plugins.node_resources.balanced_allocation import balance
-from steersman.scheduler.plugins.node_resources.fit import least_allocated
+from steersman.scheduler.plugins.node_resources.fit import fits, least_allocated
+from steersman.scheduler.plugins.queue_sort.priority_sort import PrioritySort
 from tests.unit.scheduler.fixtures import make_node, make_pod
 
 NODES = [f"n{index}" for index in range(4)]
 ZONE, HOST = "topology.kubernetes.io/zone", "kubernetes.io/hostname"
+PREFER = "preferred pod affinity"
+DB = parse_label_selector("app=db")
 HARD = {"key": "dedicated", "value": "infra", "effect": "NoSchedule"}
 SOFT = {"key": "spot", "effect": "PreferNoSchedule"}
 
@@ -38,9 +43,10 @@ pod_specs = st.fixed_dictionaries({
     "cpu": st.sampled_from([None, "0", "100m", "700m"]),
     "memory": st.sampled_from([None, "64Mi", "900Mi"]),
     "gpu": st.sampled_from([None, "1"]), "port": st.sampled_from([0, 8080]),
-    "anti": st.sampled_from([None, ZONE, HOST]), "node": st.sampled_from(NODES)})
+    "anti": st.sampled_from([None, ZONE, HOST, PREFER]), "node": st.sampled_from(NODES)})
 steps = st.lists(st.tuples(
-    st.sampled_from(["node", "drop_node", "assume", "forget", "add", "remove", "score"]),
+    st.sampled_from(["node", "drop_node", "assume", "forget", "add", "confirm", "remove",
+                     "score"]),
     node_specs, pod_specs, st.integers(0, 50)), max_size=40)
 
 
@@ -56,7 +62,11 @@ def _pod(name: str, spec: dict[str, Any], node_name: str = "") -> PodInfo:
     extra: dict[str, Any] = {}
     if spec["port"]:
         extra["ports"] = [{"containerPort": 80, "hostPort": spec["port"]}]
-    if spec["anti"]:
+    if spec["anti"] == PREFER:  # a term that scores other pods
+        extra["affinity"] = {"podAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 5, "podAffinityTerm": {"labelSelector": {"matchLabels": {"app": "db"}},
+                                              "topologyKey": ZONE}}]}}
+    elif spec["anti"]:
         extra["affinity"] = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
             {"labelSelector": {"matchLabels": {"app": "db"}}, "topologyKey": spec["anti"]}]}}
     gpu = {"nvidia.com/gpu": spec["gpu"]} if spec["gpu"] else None
@@ -92,6 +102,24 @@ def _check(cache: SchedulerCache) -> None:
         assert info.free_memory == info.alloc_memory - info.requested_memory
         assert info.free_pods == info.allowed_pods - len(info.pods)
     assert dict(snapshot.required_anti_affinity_domains()) == _anti_domains(cache)
+    held = {uid: state.pod for uid, state in cache._pods.items()}
+    for name, node in cache._nodes.items():  # the same PodInfos, in the same order
+        assert list(node.pods.items()) == [(uid, state.pod) for uid, state in cache._pods.items()
+                                           if state.node_name == name]
+    assert list(snapshot.pods_with_affinity()) == [p for p in held.values() if p.scores_other_pods]
+    db_pods = snapshot.domain_counts(namespaces=None, selector=DB, topology_key=ZONE)
+    assert db_pods == _db_pods(cache)
+
+
+def _db_pods(cache: SchedulerCache) -> dict[str, int]:
+    """``app=db`` pods per zone of a listed node, counted afresh."""
+    counts: dict[str, int] = {}
+    for node in cache._nodes.values():
+        zone = node.labels.get(ZONE)
+        number = sum(1 for p in node.pods.values() if p.labels.get("app") == "db")
+        if zone is not None and number:
+            counts[zone] = counts.get(zone, 0) + number
+    return counts
 
 
 def _anti_domains(cache: SchedulerCache) -> dict[AffinityTerm, dict[str, int]]:
@@ -109,14 +137,24 @@ def _anti_domains(cache: SchedulerCache) -> dict[AffinityTerm, dict[str, int]]:
 
 
 def _score_matches_fresh(cache: SchedulerCache, pod: PodInfo) -> None:
+    """Memoised scores, the runtime's memoised node-local totals and Fit's memoised
+    verdicts equal what is computed afresh."""
     snapshot = cache.snapshot()
     nodes = list(snapshot.nodes)
     state = CycleState(snapshot)
+    framework = Framework(scheduler_name="test", score_weights={BALANCED_ALLOCATION: 2},
+                          plugins=[PrioritySort(), Fit(), BalancedAllocation()])
     for _ in range(2):  # the second round is answered from the memo
-        assert Fit().score(state, pod, nodes) == [
-            least_allocated(n, pod.nonzero_cpu, pod.nonzero_memory) for n in nodes]
-        assert BalancedAllocation().score(state, pod, nodes) == [
-            balance(n, pod.request_cpu, pod.request_memory) for n in nodes]
+        fit = [least_allocated(n, pod.nonzero_cpu, pod.nonzero_memory) for n in nodes]
+        balanced = [balance(n, pod.request_cpu, pod.request_memory) for n in nodes]
+        assert Fit().score(state, pod, nodes) == fit
+        assert BalancedAllocation().score(state, pod, nodes) == balanced
+        weight = 2 if pod.request_cpu or pod.request_memory else 0  # else PreScore skips it
+        assert framework.score(CycleState(snapshot), pod, nodes) == [
+            f + weight * b for f, b in zip(fit, balanced, strict=True)]
+        rejected: dict[str, Status] = {}
+        assert Fit().filter_nodes(state, pod, nodes, rejected) == [
+            n for n in nodes if fits(pod, n)]
 
 
 @settings(max_examples=150, deadline=None)
@@ -140,6 +178,10 @@ def test_incremental_state_equals_recomputation(
             confirmed = assumed.pop(pick % len(assumed)) if assumed else None
             name = confirmed.name if confirmed else f"p{index}"
             cache.add_pod(_pod(name, pod_spec, pod_spec["node"]))  # confirms (may move) a pod
+        elif action == "confirm" and assumed:  # the binding seen, maybe relabelled meanwhile
+            pod = assumed.pop(pick % len(assumed))
+            cache.add_pod(_confirmed(pod, cache._pods[pod.uid].node_name,
+                                     {"app": "web" if pick % 2 else "db"}))
         elif action == "remove" and cache._pods:
             uids = sorted(cache._pods)
             cache.remove_pod(uids[pick % len(uids)])
@@ -149,21 +191,59 @@ def test_incremental_state_equals_recomputation(
         _check(cache)
 
 
+def _confirmed(pod: PodInfo, node_name: str, labels: dict[str, str]) -> PodInfo:
+    """The pod as the informer reports it once bound to ``node_name``, with ``labels``."""
+    return PodInfo({"metadata": {**pod.pod["metadata"], "labels": labels},
+                    "spec": {**pod.pod["spec"], "nodeName": node_name}})
+
+
+def test_a_confirmed_assumption_keeps_the_memos_unless_it_counts_otherwise() -> None:
+    cache = SchedulerCache()
+    for name in NODES:
+        cache.add_node(make_node(name, labels={ZONE: name}))
+    base = {"cpu": "100m", "memory": "64Mi", "gpu": None, "port": 8080, "node": "n1"}
+    incoming = _pod("incoming", {**base, "anti": None})
+    pods = [_pod(f"p{index}", {**base, "anti": anti})
+            for index, anti in enumerate([None, ZONE, PREFER])]
+    for pod in pods:
+        cache.assume_pod(pod, "n1")
+    for pod in pods:
+        _score_matches_fresh(cache, incoming)
+        node = cache._nodes["n1"]
+        memo = node.local_total_key
+        cache.add_pod(_confirmed(pod, "n1", {"app": "db"}))  # as assumed: nothing to redo
+        assert memo is not None and node.local_total_key is memo
+        _check(cache)
+        _score_matches_fresh(cache, incoming)
+        cache.add_pod(_confirmed(pod, "n1", {"app": "web"}))  # counts otherwise: redone
+        assert node.local_total_key is None
+        _check(cache)
+
+
+def _forgotten(info: NodeInfo) -> bool:
+    return info.score_memo == {} and info.fits is None and info.local_total_key is None
+
+
+def _remember(info: NodeInfo) -> None:
+    info.remember_local_total("k", 7)
+    info.fits = "shape"
+
+
 def test_any_change_to_a_node_empties_its_score_memo() -> None:
     info = NodeInfo("n1", make_node("n1"))
     pod = PodInfo(make_pod("p", cpu="500m", memory="1Gi"))
-    info.remember_score("k", 7)
+    _remember(info)
     info.add_pod(pod)
-    assert info.score_memo == {}
-    info.remember_score("k", 7)
+    assert _forgotten(info)
+    _remember(info)
     info.remove_pod(pod.uid)
-    assert info.score_memo == {}
-    info.remember_score("k", 7)
+    assert _forgotten(info)
+    _remember(info)
     info.set_node(make_node("n1", cpu="8"))
-    assert info.score_memo == {}
-    info.remember_score("k", 7)
-    assert info.clone().score_memo == {}
-    assert info.score_memo == {"k": 7}
+    assert _forgotten(info)
+    _remember(info)
+    assert _forgotten(info.clone())
+    assert info.score_memo == {"k": 7} and info.local_total == 7 and info.fits == "shape"
 
 
 def test_score_memo_keeps_a_bounded_number_of_pod_shapes() -> None:
@@ -178,11 +258,13 @@ def test_memoised_scores_follow_pods_landing_on_the_node() -> None:
     cache = SchedulerCache()
     for name in NODES:
         cache.add_node(make_node(name, cpu="2", memory="4Gi"))
-    incoming = PodInfo(make_pod("incoming", cpu="300m", memory="256Mi"))
+    shapes = [PodInfo(make_pod("incoming", cpu="300m", memory="256Mi")),
+              PodInfo(make_pod("other", cpu="200m", memory="1Gi"))]
     rng = random.Random(5)
     for index in range(60):
-        _score_matches_fresh(cache, incoming)
-        pod = PodInfo(make_pod(f"p{index}", cpu="100m", memory=f"{rng.randint(1, 300)}Mi"))
+        # a shape for a while (slot memos), then the other (slot misses, dict hits)
+        _score_matches_fresh(cache, shapes[index // 10 % 2])
+        pod = PodInfo(make_pod(f"p{index}", cpu="150m", memory=f"{rng.randint(1, 300)}Mi"))
         cache.assume_pod(pod, rng.choice(NODES))
 
 

@@ -12,7 +12,9 @@ user reads in the ``FailedScheduling`` event; exceptions are for bugs. Filter an
 synchronously against one cluster view (:class:`Snapshot`), so they are pure functions of
 their arguments and trivially table-testable. ``Score`` is batched — one call per plugin per
 cycle over every feasible node — because per-node dispatch dominates in Python; for the same
-reason a Filter plugin may also offer ``filter_nodes`` (:class:`BatchFilterPlugin`).
+reason a Filter plugin may also offer ``filter_nodes`` (:class:`BatchFilterPlugin`), and a
+Score plugin may say its score is node-local (:class:`NodeLocalScorer`: memoised per node,
+so most cycles call nothing) or, for a cycle, alike on every node (:class:`UniformScorer`).
 """
 
 from __future__ import annotations
@@ -303,6 +305,35 @@ class ScorePlugin(Protocol):
 
     def score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
         """One score per node, in the order given."""
+        ...
+
+
+@runtime_checkable
+class NodeLocalScorer(Protocol):
+    """Optional companion of :class:`ScorePlugin` whose score, not normalised, is a function
+    of the node as it is now and of the pod figures ``score_key`` names.
+
+    The runtime then memoises the weighted sum of every such plugin's score in one
+    :attr:`NodeInfo.score_memo` entry per node and calls ``score_node`` only on a miss, so
+    the usual cycle costs one dict lookup per node for all of them together. ``score_node``
+    must agree with ``score`` node by node.
+    """
+
+    def score_key(self, pod: PodInfo) -> str:
+        """The pod figures the score reads, as a memo key unique to this plugin."""
+        ...
+
+    def score_node(self, pod: PodInfo, node: NodeInfo) -> int: ...
+
+
+@runtime_checkable
+class UniformScorer(Protocol):
+    """Optional companion of :class:`ScorePlugin` that can tell, before scoring, that every
+    node will get the same score (TaintToleration while no node has a PreferNoSchedule
+    taint): the runtime then adds that number once instead of scoring node by node."""
+
+    def uniform_score(self, state: CycleState, pod: PodInfo) -> int | None:
+        """Every node's score, normalised, when they are all alike; else ``None``."""
         ...
 
 

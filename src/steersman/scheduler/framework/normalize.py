@@ -7,7 +7,7 @@ from steersman.scheduler.framework.interface import MAX_NODE_SCORE
 
 def default_normalize(scores: list[int], *, reverse: bool = False) -> None:
     """Scale so the highest score becomes 100; ``reverse`` flips (fewer is better)."""
-    highest = max(scores, default=0)
+    highest = max(scores) if any(scores) else 0  # all 0 (common): one pass, no comparisons
     if highest == 0:
         if reverse:
             scores[:] = [MAX_NODE_SCORE] * len(scores)

@@ -91,6 +91,21 @@ def nonzero_requests(spec: Mapping[str, Any]) -> tuple[int, int]:
     return totals.get(CPU, 0), totals.get(MEMORY, 0)
 
 
+def pod_resources(spec: Mapping[str, Any]) -> tuple[dict[str, int], int, int]:
+    """:func:`pod_requests` and :func:`nonzero_requests` together, in one pass over the
+    containers when the pod has neither init containers nor ``overhead`` (the usual pod)."""
+    if spec.get("initContainers") or spec.get("overhead"):
+        return (pod_requests(spec), *nonzero_requests(spec))
+    total: dict[str, int] = {}
+    cpu = memory = 0
+    for container in spec.get("containers") or ():
+        requests = _container_requests(container, nonzero=False)
+        _add(total, requests)
+        cpu += requests.get(CPU, DEFAULT_MILLI_CPU_REQUEST)
+        memory += requests.get(MEMORY, DEFAULT_MEMORY_REQUEST)
+    return {name: q for name, q in total.items() if q}, cpu, memory
+
+
 def sum_into(totals: dict[str, int], items: Iterable[tuple[str, int]], sign: int) -> None:
     """Add (or with ``sign=-1`` subtract) request items into running totals."""
     for name, quantity in items:

@@ -9,27 +9,33 @@ Ordering constraints:
 * Filter stops at a node's first rejecting plugin: that status is the node's reason.
 * Nominated pods (preemptors waiting for their victims to leave) of equal or higher priority
   count as present on their node, so nobody takes the room they were promised.
-* Score plugins get one batched call each; normalisation happens before weighting.
+* Score plugins get one batched call each; normalisation happens before weighting. The
+  exceptions give the same totals for less: node-local plugins (``NodeLocalScorer``) are
+  asked node by node only where a node's memoised weighted sum of them is missing, and a
+  ``UniformScorer`` that knows every node scores alike adds that number once.
 * Plugins return the ``SUCCESS`` singleton on the hot paths; identity settles most checks.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import chain, islice, repeat
+from itertools import repeat
 from operator import add, mul
 from typing import Any
 
 from steersman.scheduler.framework.interface import (
     MAX_NODE_SCORE,
+    MIN_NODE_SCORE,
     SUCCESS,
     BatchFilterPlugin,
     BindPlugin,
     Code,
     CycleState,
     FilterPlugin,
+    NodeLocalScorer,
     PostFilterPlugin,
     PostFilterResult,
     PreBindPlugin,
@@ -41,6 +47,7 @@ from steersman.scheduler.framework.interface import (
     ScoreNormalizer,
     ScorePlugin,
     Status,
+    UniformScorer,
     error,
     filter_each,
     unresolvable,
@@ -59,6 +66,8 @@ class WeightedScorer:
     plugin: ScorePlugin
     weight: int
     normalizer: ScoreNormalizer | None
+    local: NodeLocalScorer | None  # its score is memoised with the other node-local ones
+    uniform: UniformScorer | None
 
 
 @dataclass(slots=True)
@@ -96,8 +105,7 @@ class Framework:
             for p in self.filters}
         self.post_filters = _all(plugins, PostFilterPlugin)
         self.pre_scores = _all(plugins, PreScorePlugin)
-        self.scorers = [WeightedScorer(p, score_weights.get(p.name, 1),
-                                       p if isinstance(p, ScoreNormalizer) else None)
+        self.scorers = [_weighted(p, score_weights.get(p.name, 1))
                         for p in _all(plugins, ScorePlugin)]
         self.reserves = _all(plugins, ReservePlugin)
         self.pre_binders = _all(plugins, PreBindPlugin)
@@ -146,18 +154,16 @@ class Framework:
         neither processed nor reported — so the outcome is that of a node-by-node scan.
         """
         outcome = FilterOutcome([])
-        if not nodes:
-            return outcome
-        start %= len(nodes)
-        ordered = chain(islice(nodes, start, None), islice(nodes, 0, start))
+        size = len(nodes)
+        ring = nodes if isinstance(nodes, list) else list(nodes)
         runs = [self._batched[p.name] for p in self.filters if p.name not in state.skip_filter]
         if nominated:
             runs = [partial(self._filter_each_with_nominated, runs=runs, nominated=nominated)]
-        missing, statuses = want, outcome.statuses
-        while missing > 0:
-            batch = list(islice(ordered, max(missing, MIN_FILTER_BATCH)))
-            if not batch:
-                break
+        missing, statuses, taken = want, outcome.statuses, 0
+        while missing > 0 and taken < size:
+            batch = _window(ring, (start + taken) % size,
+                            min(max(missing, MIN_FILTER_BATCH), size - taken))
+            taken += len(batch)
             passed = _through(runs, state, pod, batch, statuses)
             processed = len(batch)
             if len(passed) >= missing:
@@ -208,16 +214,32 @@ class Framework:
         return None, last
 
     def score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
-        """Weighted totals per node: PreScore, Score, normalise, weigh, sum.
+        """Weighted totals per node: PreScore, Score, normalise, weigh, sum."""
+        varying, uniform = self.score_parts(state, pod, nodes)
+        return list(map(add, varying, repeat(uniform))) if uniform else varying
 
-        A plugin that scores every node alike (no PreferNoSchedule taint anywhere, say) adds
-        one number to every total: it is summed once, not node by node.
+    def score_parts(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]
+                    ) -> tuple[list[int], int]:
+        """:meth:`score` in two parts: per node, the sum of the weighted scores that differ
+        between nodes, and the one number every node adds to that (plugins that score all
+        nodes alike, such as TaintToleration while no node has a PreferNoSchedule taint).
+
+        The best nodes and their ties are the same without that number, so the cycle skips
+        adding it node by node. The node-local plugins' weighted sum
+        (:class:`NodeLocalScorer`) is one memo lookup per node; a :class:`UniformScorer` that
+        knows its score is alike everywhere is not asked per node.
         """
         self._run_pre_score(state, pod, nodes)
-        totals: list[int] | None = None
+        active = [s for s in self.scorers if s.plugin.name not in state.skip_score]
+        local = [s for s in active if s.local is not None]
+        totals = _local_totals(local, pod, nodes) if local else None
         same_for_all = 0
-        for scorer in self.scorers:
-            if scorer.plugin.name in state.skip_score:
+        for scorer in active:
+            if scorer.local is not None:
+                continue
+            alike = None if scorer.uniform is None else scorer.uniform.uniform_score(state, pod)
+            if alike is not None:
+                same_for_all += _checked(scorer, alike) * scorer.weight
                 continue
             scores, lowest, highest = self._scores(scorer, state, pod, nodes)
             weight = scorer.weight
@@ -228,9 +250,7 @@ class Framework:
             else:
                 weighted = scores if weight == 1 else map(mul, scores, repeat(weight))
                 totals = list(map(add, totals, weighted))
-        if totals is None:
-            return [same_for_all] * len(nodes)
-        return list(map(add, totals, repeat(same_for_all))) if same_for_all else totals
+        return ([0] * len(nodes) if totals is None else totals), same_for_all
 
     def _run_pre_score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]
                        ) -> None:
@@ -251,9 +271,12 @@ class Framework:
                                   f"for {len(nodes)} nodes")
         if scorer.normalizer is not None:
             scorer.normalizer.normalize_scores(state, pod, scores)
-        lowest, highest = min(scores, default=0), max(scores, default=0)
-        if lowest < 0 or highest > MAX_NODE_SCORE:
-            raise SchedulingError(f"plugin {scorer.plugin.name} returned a score outside 0..100")
+        if scores and scores.count(scores[0]) == len(scores):  # alike: one cheap pass
+            lowest = highest = scores[0]
+        else:
+            lowest, highest = min(scores, default=0), max(scores, default=0)
+        _checked(scorer, lowest)
+        _checked(scorer, highest)
         return scores, lowest, highest
 
     def run_reserve(self, state: CycleState, pod: PodInfo, node_name: str) -> Status:
@@ -288,6 +311,38 @@ class Framework:
         return error("no bind plugin bound the pod")
 
 
+def _weighted(plugin: ScorePlugin, weight: int) -> WeightedScorer:
+    normalizer = plugin if isinstance(plugin, ScoreNormalizer) else None
+    local = plugin if isinstance(plugin, NodeLocalScorer) and normalizer is None else None
+    uniform = plugin if isinstance(plugin, UniformScorer) else None
+    return WeightedScorer(plugin, weight, normalizer, local, uniform)
+
+
+def _checked(scorer: WeightedScorer, score: int) -> int:
+    if not MIN_NODE_SCORE <= score <= MAX_NODE_SCORE:
+        raise SchedulingError(f"plugin {scorer.plugin.name} returned a score outside 0..100")
+    return score
+
+
+def _local_totals(scorers: list[WeightedScorer], pod: PodInfo, nodes: Sequence[NodeInfo]
+                  ) -> list[int]:
+    """Per node, the weighted sum of the node-local scores, memoised as one entry."""
+    parts = [(s, s.local) for s in scorers if s.local is not None]
+    # Interned, so a lookup matches a stored key by identity, without comparing the text.
+    key = sys.intern(" + ".join(f"{s.weight} x {local.score_key(pod)}" for s, local in parts))
+
+    def total(node: NodeInfo) -> int:
+        weighted = 0
+        for scorer, local in parts:
+            weighted += _checked(scorer, local.score_node(pod, node)) * scorer.weight
+        return node.remember_local_total(key, weighted)
+
+    # Hot path: after a node's first cycle since it changed, one slot read per node.
+    return [node.local_total if node.local_total_key is key
+            else memo[key] if key in (memo := node.score_memo) else total(node)
+            for node in nodes]
+
+
 def _through(runs: list[BatchFilter], state: CycleState, pod: PodInfo, nodes: list[NodeInfo],
              rejected: dict[str, Status]) -> list[NodeInfo]:
     """``nodes`` through every filter in order; each plugin sees only the previous' passes."""
@@ -296,6 +351,14 @@ def _through(runs: list[BatchFilter], state: CycleState, pod: PodInfo, nodes: li
             break
         nodes = run(state, pod, nodes, rejected)
     return nodes
+
+
+def _window(ring: list[NodeInfo], first: int, count: int) -> list[NodeInfo]:
+    """``count`` nodes from index ``first``, wrapping past the end (``count`` ≤ len)."""
+    end = first + count
+    if end <= len(ring):
+        return ring[first:end]
+    return ring[first:] + ring[:end - len(ring)]
 
 
 def _one_by_one(plugin: FilterPlugin) -> BatchFilter:
@@ -313,7 +376,8 @@ def _give_back(batch: list[NodeInfo], kept: list[NodeInfo], rejected: dict[str, 
                ) -> tuple[list[NodeInfo], int]:
     """Forget the nodes of ``batch`` after the last ``kept`` one: a node-by-node scan would
     have stopped there. Returns ``kept`` and how many nodes of the batch count as processed."""
-    processed = batch.index(kept[-1]) + 1
+    # The last kept node is at least as far in as there are kept nodes: search from there.
+    processed = batch.index(kept[-1], len(kept) - 1) + 1
     for node in batch[processed:]:
         rejected.pop(node.name, None)
     return kept, processed

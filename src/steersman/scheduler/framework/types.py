@@ -7,8 +7,8 @@ node's aggregates — requested resources, pod count, used host ports, image siz
 dict, taints — adjusted by :meth:`NodeInfo.add_pod` / :meth:`NodeInfo.remove_pod` rather than
 recomputed, which is what keeps Filter O(1) per node; :class:`NodeTraits` counts, cluster-wide,
 the nodes whose taints or cordon a plugin must look at. Both are plain mutable objects owned by
-the scheduler cache; plugins treat them as read-only, except for memoising scores of a node
-as it is now (:meth:`NodeInfo.remember_score`).
+the scheduler cache; plugins treat them as read-only, except for memoising scores and fit
+verdicts of a node as it is now (:meth:`NodeInfo.remember_score`, ``NodeInfo.fits``).
 """
 
 from __future__ import annotations
@@ -29,8 +29,7 @@ from steersman.scheduler.framework.resources import (
     MEMORY,
     PODS,
     amount,
-    nonzero_requests,
-    pod_requests,
+    pod_resources,
     resource_list,
 )
 from steersman.scheduler.framework.taints import (
@@ -93,13 +92,12 @@ class PodInfo:
         self.scheduler_name = str(spec.get("schedulerName") or "default-scheduler")
         self.priority = int(spec.get("priority") or 0)
         self.preemption_policy = str(spec.get("preemptionPolicy") or "PreemptLowerPriority")
-        self.requests = pod_requests(spec)
+        self.requests, self.nonzero_cpu, self.nonzero_memory = pod_resources(spec)
         self.request_items = tuple(self.requests.items())
         self.request_cpu = self.requests.get(CPU, 0)
         self.request_memory = self.requests.get(MEMORY, 0)
         self.requests_beyond_cpu_memory = tuple(
             item for item in self.request_items if item[0] not in (CPU, MEMORY))
-        self.nonzero_cpu, self.nonzero_memory = nonzero_requests(spec)
         self.host_ports = _host_ports(spec)
         self.tolerations = tuple(Toleration.parse(t) for t in spec.get("tolerations") or ())
         self.images = tuple(normalized_image_name(str(c.get("image"))) for c in
@@ -132,6 +130,19 @@ class PodInfo:
         return bool(self.affinity_terms or self.preferred_affinity_terms
                     or self.anti_affinity_terms or self.preferred_anti_affinity_terms)
 
+    def counts_as(self, other: PodInfo) -> bool:
+        """Whether node aggregates and cluster indexes count ``other`` exactly as this pod:
+        the same requests, host ports, namespace, labels and affinity terms."""
+        return (self.request_items == other.request_items
+                and self.nonzero_cpu == other.nonzero_cpu
+                and self.nonzero_memory == other.nonzero_memory
+                and self.host_ports == other.host_ports and self.namespace == other.namespace
+                and self.labels == other.labels
+                and self.affinity_terms == other.affinity_terms
+                and self.anti_affinity_terms == other.anti_affinity_terms
+                and self.preferred_affinity_terms == other.preferred_affinity_terms
+                and self.preferred_anti_affinity_terms == other.preferred_anti_affinity_terms)
+
     @property
     def scores_other_pods(self) -> bool:
         """Carries terms that score incoming pods (all but required anti-affinity)."""
@@ -155,15 +166,22 @@ class NodeInfo:
     Any change to the node or its pods replaces it with an empty dict, so an entry is never
     stale. A Deployment's replicas ask alike, and a node is scored again and again between
     changes (the rotating start index), so most per-node scores become one dict lookup.
+
+    Two more memos of the node as it is now sit in slots, read first on the hot path: a slot
+    costs no memory access beyond the node itself, whereas a dict, its keys and each resource
+    figure are objects of their own, cold in a 5,000-node cluster. ``fits`` is the (interned)
+    key of the last requests found to fit here (Fit's filter); ``local_total``, under
+    ``local_total_key``, the latest weighted sum of node-local scores (the runtime's, see
+    ``NodeLocalScorer``). Both are forgotten with ``score_memo``.
     """
 
     __slots__ = (
-        "alloc_cpu", "alloc_memory", "allocatable", "allowed_pods", "free", "free_cpu",
-        "free_memory", "free_pods", "generation", "hard_taints", "images", "labels", "name", "node",
-        "nonzero_cpu", "nonzero_memory", "pods", "pods_with_affinity",
-        "pods_with_required_anti_affinity", "prefer_no_schedule_taints", "requested",
-        "requested_cpu", "requested_memory", "score_memo", "taints", "unschedulable",
-        "used_ports",
+        "alloc_cpu", "alloc_memory", "allocatable", "allowed_pods", "fits", "free", "free_cpu",
+        "free_memory", "free_pods", "generation", "hard_taints", "images", "labels",
+        "local_total", "local_total_key", "name", "node", "nonzero_cpu", "nonzero_memory",
+        "pods", "pods_with_affinity", "pods_with_required_anti_affinity",
+        "prefer_no_schedule_taints", "requested", "requested_cpu", "requested_memory",
+        "score_memo", "taints", "unschedulable", "used_ports",
     )
 
     def __init__(self, name: str, node: Mapping[str, Any] | None = None) -> None:
@@ -204,6 +222,9 @@ class NodeInfo:
         self.free_memory = self.free.get(MEMORY, 0)
         self.images = _node_images(status)
         self.score_memo: dict[str, int] = {}
+        self.fits: str | None = None
+        self.local_total_key: str | None = None
+        self.local_total = 0
 
     @property
     def pod_count(self) -> int:
@@ -212,6 +233,12 @@ class NodeInfo:
     def add_pod(self, pod: PodInfo) -> None:
         self.pods[pod.uid] = pod
         self._account(pod, 1)
+
+    def replace_pod(self, pod: PodInfo) -> None:
+        """A newer PodInfo of a pod on this node that it :meth:`PodInfo.counts_as`: the
+        aggregates, and so the memos, stand. The pod moves last, as by remove and add."""
+        del self.pods[pod.uid]
+        self.pods[pod.uid] = pod
 
     def remove_pod(self, uid: str) -> PodInfo | None:
         pod = self.pods.pop(uid, None)
@@ -239,6 +266,7 @@ class NodeInfo:
             self.pods_with_required_anti_affinity += sign
         self.generation += 1
         self.score_memo = {}
+        self.fits = self.local_total_key = None
 
     def remember_score(self, key: str, score: int) -> int:
         """Memoise ``score`` under ``key`` until the node changes; returns ``score``.
@@ -251,6 +279,12 @@ class NodeInfo:
             memo.clear()
         memo[key] = score
         return score
+
+    def remember_local_total(self, key: str, total: int) -> int:
+        """Memoise the node-local scores' ``total`` under ``key`` (in ``score_memo`` too,
+        for when pods of several shapes alternate); returns ``total``."""
+        self.local_total_key, self.local_total = key, total
+        return self.remember_score(key, total)
 
     def _account_port(self, ip: str, port: tuple[str, int], sign: int) -> None:
         by_ip = self.used_ports.setdefault(port, {})
@@ -270,6 +304,7 @@ class NodeInfo:
         copy.free = dict(self.free)
         copy.used_ports = {port: dict(ips) for port, ips in self.used_ports.items()}
         copy.score_memo = {}
+        copy.fits = copy.local_total_key = None
         return copy
 
     def __repr__(self) -> str:

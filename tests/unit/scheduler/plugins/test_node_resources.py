@@ -3,8 +3,11 @@
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from steersman.scheduler.framework.interface import Code, CycleState
+from steersman.scheduler.framework.resources import nonzero_requests, pod_requests, pod_resources
 from steersman.scheduler.framework.types import PodInfo
 from steersman.scheduler.plugins import node_resources
 from tests.unit.scheduler.fixtures import cluster, filter_all, make_node, make_pod
@@ -81,3 +84,21 @@ def test_balanced_allocation_skips_pods_without_requests() -> None:
     state = CycleState(cache.snapshot())
     status = balanced.pre_score(state, PodInfo(make_pod("p", cpu=None)), [])
     assert status.code is Code.SKIP
+
+
+requests = st.dictionaries(st.sampled_from(["cpu", "memory", "nvidia.com/gpu"]),
+                           st.sampled_from(["0", "100m", "1", "64Mi", "2Gi"]), max_size=3)
+containers = st.lists(st.builds(lambda r: {"name": "c", "resources": {"requests": r}}, requests),
+                      max_size=3)
+
+
+@given(containers, containers, st.one_of(st.none(), requests), st.booleans())
+def test_pod_resources_equal_requests_and_nonzero_requests(
+        main: list[dict[str, Any]], init: list[dict[str, Any]], overhead: dict[str, str] | None,
+        sidecar: bool) -> None:
+    for container in init[:1] if sidecar else ():
+        container["restartPolicy"] = "Always"
+    spec: dict[str, Any] = {"containers": main, "initContainers": init, "overhead": overhead}
+    found, cpu, memory = pod_resources(spec)
+    assert (list(found.items()), cpu, memory) == (list(pod_requests(spec).items()),
+                                                  *nonzero_requests(spec))

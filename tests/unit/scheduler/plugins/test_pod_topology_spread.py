@@ -3,10 +3,13 @@
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from steersman.scheduler.framework.interface import Code, CycleState
 from steersman.scheduler.framework.types import PodInfo
 from steersman.scheduler.plugins import pod_topology_spread
+from steersman.scheduler.plugins.pod_topology_spread.constraints import constraints
 from tests.unit.scheduler.fixtures import cluster, filter_all, make_node, make_pod
 
 ZONE = "topology.kubernetes.io/zone"
@@ -87,3 +90,29 @@ def test_a_max_skew_below_one_rejects_even_empty_domains() -> None:
     pod = make_pod("p", labels={"app": "web"}, **spread(-1))
     statuses = filter_all(pod_topology_spread.new({}, None), cache, pod)  # type: ignore[arg-type]
     assert not any(s.is_success for s in statuses.values())
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from([None, "a", "b", "c"]), min_size=1, max_size=8),
+       st.lists(st.integers(0, 7), max_size=12), st.integers(1, 3))
+def test_batch_filter_agrees_with_filter(zones: list[str | None], placed: list[int],
+                                         max_skew: int) -> None:
+    """Every node labelled or not, domains full or not: ``filter_nodes`` (checked against
+    ``filter`` by ``filter_all``) takes its shortcuts only where they give the same."""
+    nodes = [make_node(f"n{i}", labels={ZONE: zone} if zone else None)
+             for i, zone in enumerate(zones)]
+    existing = [web(f"w{i}", f"n{index % len(zones)}") for i, index in enumerate(placed)]
+    filter_all(pod_topology_spread.new({}, None), cluster(nodes, existing),  # type: ignore[arg-type]
+               make_pod("p", labels={"app": "web"}, **spread(max_skew)))
+
+
+def test_replicas_share_parsed_constraints_unless_match_label_keys_reads_their_labels() -> None:
+    plain = spread()
+    keyed = spread(matchLabelKeys=["version"])
+    first, second = (PodInfo(make_pod(n, labels={"app": "web", "version": n}, **plain))
+                     for n in ("v1", "v2"))
+    assert constraints(first) is constraints(second)
+    first, second = (PodInfo(make_pod(n, labels={"app": "web", "version": n}, **keyed))
+                     for n in ("v1", "v2"))
+    assert [str(c.selector) for c in (*constraints(first), *constraints(second))] == [
+        "app=web,version in (v1)", "app=web,version in (v2)"]

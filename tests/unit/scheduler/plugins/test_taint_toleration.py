@@ -71,4 +71,6 @@ def test_score_without_prefer_no_schedule_taints_anywhere_is_zero_for_all() -> N
     state = CycleState(cache.snapshot())
     scores = plugin.score(state, pod, cache.snapshot().nodes)
     plugin.normalize_scores(state, pod, scores)
-    assert scores == [100, 100]
+    assert scores == [100, 100] == [plugin.uniform_score(state, pod)] * 2
+    cache.add_node(make_node("soft", taints=[{"key": "a", "effect": "PreferNoSchedule"}]))
+    assert plugin.uniform_score(state, pod) is None

@@ -13,6 +13,7 @@ the pod, with upstream's defaults for pods that request nothing.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from steersman.scheduler.framework.types import NodeInfo, PodInfo
 NAME = "NodeResourcesFit"
 TOO_MANY_PODS = "Too many pods"
 _ORDER = {CPU: 0, MEMORY: 1, "ephemeral-storage": 2}
+_REQUESTS_KEY = "NodeResourcesFit.requests"
 
 
 def insufficient_reason(resource: str) -> str:
@@ -44,12 +46,9 @@ class Fit:
 
     def filter_nodes(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo],
                      rejected: dict[str, Status]) -> list[NodeInfo]:
-        cpu, memory = pod.request_cpu, pod.request_memory
-        if cpu and memory and not pod.requests_beyond_cpu_memory:  # hot path: inlined fits()
-            passed = [n for n in nodes
-                      if n.free_cpu >= cpu and n.free_memory >= memory and n.free_pods > 0]
-        else:
-            passed = [n for n in nodes if fits(pod, n)]
+        shape = _requests_key(pod)
+        # Hot path: a node unchanged since these requests last fitted says so in a slot.
+        passed = [n for n in nodes if n.fits is shape or _fits_now(pod, n, shape)]
         if len(passed) < len(nodes):
             kept = set(map(id, passed))
             rejected.update((n.name, _shortfall(pod, n)) for n in nodes if id(n) not in kept)
@@ -57,11 +56,34 @@ class Fit:
 
     def score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
         cpu, memory = pod.nonzero_cpu, pod.nonzero_memory
-        key = f"{NAME}/{cpu}/{memory}"
-        # Hot path: a memoised score is one dict lookup (NodeInfo.score_memo).
+        key = self.score_key(pod)
+        # A memoised score is one dict lookup (NodeInfo.score_memo). In a cycle the runtime
+        # calls score_node instead, memoising every node-local plugin's score as one sum.
         return [memo[key] if key in (memo := node.score_memo)
                 else node.remember_score(key, least_allocated(node, cpu, memory))
                 for node in nodes]
+
+    def score_key(self, pod: PodInfo) -> str:
+        return f"{NAME}/{pod.nonzero_cpu}/{pod.nonzero_memory}"
+
+    def score_node(self, pod: PodInfo, node: NodeInfo) -> int:
+        return least_allocated(node, pod.nonzero_cpu, pod.nonzero_memory)
+
+
+def _requests_key(pod: PodInfo) -> str:
+    """The pod's requests as an interned string, so that ``NodeInfo.fits`` matches it by
+    identity; memoised on the PodInfo."""
+    key = pod.memo.get(_REQUESTS_KEY)
+    if key is None:
+        key = pod.memo[_REQUESTS_KEY] = sys.intern(repr(pod.request_items))
+    return str(key)
+
+
+def _fits_now(pod: PodInfo, node: NodeInfo, shape: str) -> bool:
+    if fits(pod, node):
+        node.fits = shape
+        return True
+    return False
 
 
 def fits(pod: PodInfo, node: NodeInfo) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 from steersman.api.selectors import (
     LabelSelector,
@@ -29,6 +30,8 @@ from steersman.scheduler.framework.types import NodeInfo, PodInfo
 DO_NOT_SCHEDULE = "DoNotSchedule"
 SCHEDULE_ANYWAY = "ScheduleAnyway"
 _MEMO = "PodTopologySpread"
+MAX_PARSED = 256
+_PARSED: dict[tuple[str, str], tuple[SpreadConstraint, ...]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +55,8 @@ class DomainCounts:
     def min_match(self, min_domains: int) -> int:
         if len(self.domains) < min_domains:
             return 0
-        domains, counts = self.domains, self.counts
-        if sum(1 for value, number in counts.items() if number and value in domains) < len(
-                domains):
-            return 0  # some eligible domain holds no matching pod
-        return min(self.counts.get(value, 0) for value in self.domains)
+        # counts are positive: an eligible domain holding no matching pod makes it 0
+        return min(map(self.counts.get, self.domains, repeat(0)))
 
 
 def constraints(pod: PodInfo) -> tuple[SpreadConstraint, ...]:
@@ -64,9 +64,24 @@ def constraints(pod: PodInfo) -> tuple[SpreadConstraint, ...]:
     cached = pod.memo.get(_MEMO)
     if cached is None:
         raw = (pod.pod.get("spec") or {}).get("topologySpreadConstraints") or ()
-        cached = tuple(_parse(c, pod.labels) for c in raw)
-        pod.memo[_MEMO] = cached
+        cached = pod.memo[_MEMO] = _parsed(raw, pod.labels)
     return cached
+
+
+def _parsed(raw: Sequence[Mapping[str, object]], labels: Mapping[str, str]
+            ) -> tuple[SpreadConstraint, ...]:
+    """Parsed constraints, shared by the pods that declare the same (a workload's replicas):
+    keyed by their text (JSON values, so their repr is faithful), and by the pod's labels
+    too when ``matchLabelKeys`` may read them."""
+    text = repr(raw)
+    key = (text, repr(labels) if "matchLabelKeys" in text else "")
+    found = _PARSED.get(key)
+    if found is None:
+        found = tuple(_parse(c, labels) for c in raw)
+        if len(_PARSED) >= MAX_PARSED:
+            _PARSED.clear()
+        _PARSED[key] = found
+    return found
 
 
 def _parse(raw: Mapping[str, object], labels: Mapping[str, str]) -> SpreadConstraint:

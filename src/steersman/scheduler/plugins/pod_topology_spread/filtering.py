@@ -41,6 +41,7 @@ class ConstraintState:
     counts: DomainCounts
     min_match: int
     self_match: int
+    labelled_everywhere: bool = False  # every node of the snapshot has the topology key
 
 
 def filter_state(snapshot: Snapshot, pod: PodInfo) -> list[ConstraintState] | None:
@@ -48,31 +49,37 @@ def filter_state(snapshot: Snapshot, pod: PodInfo) -> list[ConstraintState] | No
     chosen = [c for c in constraints(pod) if c.when_unsatisfiable == DO_NOT_SCHEDULE]
     if not chosen:
         return None
+    listed = len(snapshot.nodes)
     return [ConstraintState(c, counts, counts.min_match(c.min_domains),
-                            1 if c.selector.matches(pod.labels) else 0)
+                            1 if c.selector.matches(pod.labels) else 0,
+                            sum(snapshot.topology_values(c.topology_key).values()) == listed)
             for c, counts in zip(chosen, count_domains(snapshot, pod, chosen), strict=True)]
 
 
 def check_nodes(states: list[ConstraintState], nodes: list[NodeInfo],
                 rejected: dict[str, Status]) -> list[NodeInfo]:
-    """:func:`check_node` over many nodes; one constraint (the common case) is inlined."""
+    """:func:`check_node` over many of the snapshot's nodes; one constraint (the common case)
+    is inlined, and passes every node at once while no domain is full and every node has
+    the topology key."""
     only = states[0] if len(states) == 1 else None
     if only is None or only.self_match - only.min_match > only.constraint.max_skew:
         # several constraints, or maxSkew below 1
         return filter_each(nodes, partial(check_node, states), rejected)
     key, limit = only.constraint.topology_key, only.constraint.max_skew
     # skew = count + self_match - min_match > max_skew: the domains a node must not be in
-    full = {value for value, count in only.counts.counts.items()
-            if count + only.self_match - only.min_match > limit}
-    passed = []
+    full: set[str | None] = {value for value, count in only.counts.counts.items()
+                             if count + only.self_match - only.min_match > limit}
+    if not full and only.labelled_everywhere:
+        return nodes
+    full.add(None)  # lacking the key rejects too
+    passed: list[NodeInfo] = []
+    keep = passed.append
     for node in nodes:
         value = node.labels.get(key)
-        if value is None:
-            rejected[node.name] = _MISSING_LABEL
-        elif value in full:
-            rejected[node.name] = _SKEWED
+        if value in full:
+            rejected[node.name] = _MISSING_LABEL if value is None else _SKEWED
         else:
-            passed.append(node)
+            keep(node)
     return passed
 
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from steersman.scheduler.framework.interface import (
+    MAX_NODE_SCORE,
     SKIP,
     SUCCESS,
     CycleState,
@@ -66,6 +67,10 @@ class TaintToleration:
 
     def normalize_scores(self, state: CycleState, pod: PodInfo, scores: list[int]) -> None:
         default_normalize(scores, reverse=True)
+
+    def uniform_score(self, state: CycleState, pod: PodInfo) -> int | None:
+        """No PreferNoSchedule taint anywhere: every node scores 0, reversed to 100."""
+        return None if state.snapshot.node_traits().soft_tainted else MAX_NODE_SCORE
 
 
 def new(_args: Mapping[str, Any], _handle: Handle) -> TaintToleration:
