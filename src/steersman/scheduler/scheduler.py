@@ -3,7 +3,10 @@
 ``Scheduler`` owns the queue, the cache and one profile's framework. Informer handlers
 (``on_pod_add`` …) only update the cache and the queue. :meth:`Scheduler.run` pops a pod,
 decides synchronously (:mod:`.schedule_one`), *assumes* it on the chosen node, and binds in
-a background task so the next cycle starts at once. Every write goes through the
+a background task so the next cycle starts at once. Cycles run back to back for up to
+``BURST_SECONDS`` before the loop gets a turn: one cycle per turn would tie the scheduler's
+rate to how often a busy API server's event loop comes round (a few hundred times a second
+under load), while upstream's scheduler runs in a goroutine of its own. Every write goes through the
 :class:`Binder`; events through the :class:`EventRecorder`. Nothing here opens a socket.
 
 Failures: a pod that fits nowhere gets a ``FailedScheduling`` Warning event and a
@@ -18,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Mapping
 from typing import Any, Protocol
 
@@ -34,6 +38,7 @@ from steersman.scheduler.schedule_one import Algorithm, ScheduleResult
 
 log = logging.getLogger(__name__)
 FLUSH_INTERVAL = 1.0
+BURST_SECONDS = 0.005
 POD_AFFINITY_PLUGINS = frozenset({"InterPodAffinity", "PodTopologySpread"})
 VOLUME_PLUGINS = frozenset({"VolumeBinding"})
 Pod = Mapping[str, Any]
@@ -218,10 +223,19 @@ class Scheduler:
                 queued = await self.queue.pop()
                 if queued is None:
                     break
-                self.schedule_one(queued)
+                self._burst(queued)
                 await asyncio.sleep(0)  # let informer events and bindings run
         finally:
             flusher.cancel()
+
+    def _burst(self, queued: QueuedPod | None) -> None:
+        """Cycles from ``queued`` on, while pods are ready, for up to ``BURST_SECONDS``."""
+        deadline = time.perf_counter() + BURST_SECONDS
+        while queued is not None:
+            self.schedule_one(queued)
+            if self._stopped or time.perf_counter() >= deadline:
+                return
+            queued = self.queue.pop_nowait()
 
     def stop(self) -> None:
         self._stopped = True

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from steersman.scheduler import FakeClock, Scheduler
+from steersman.scheduler import scheduler as scheduler_module
 from tests.unit.scheduler.fixtures import FakeBinder, FakeRecorder, make_node, make_pod
 
 HOST = "kubernetes.io/hostname"
@@ -131,6 +134,24 @@ async def test_burst_never_overcommits_thanks_to_assumed_pods() -> None:
         scheduler.on_pod_add(make_pod(f"p{index}", cpu="300m"))
     await scheduler.run_until_idle()
     assert len(binder.bindings) == 3
+
+
+async def test_run_schedules_a_burst_of_ready_pods_per_loop_turn(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # One cycle per event-loop turn would tie the rate to how often a busy loop comes round.
+    monkeypatch.setattr(scheduler_module, "BURST_SECONDS", 60.0)  # no timing in the test
+    scheduler, binder, _, _ = new_scheduler()
+    scheduler.on_node_add(make_node("n1"))
+    for index in range(20):
+        scheduler.on_pod_add(make_pod(f"p{index}"))
+    runner = asyncio.create_task(scheduler.run())
+    await asyncio.sleep(0)  # run() pops the first pod and schedules the rest in its burst
+    assert len(scheduler.queue) == 0
+    for _ in range(3):
+        await asyncio.sleep(0)  # the bindings run
+    scheduler.stop()
+    await runner
+    assert len(binder.bindings) == 20
 
 
 async def test_only_own_unbound_live_pods_are_scheduled() -> None:
