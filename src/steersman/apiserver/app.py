@@ -48,6 +48,7 @@ VERSION_INFO = {
 USER_KEY = web.AppKey("user", UserInfo)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _PUBLIC = ("/healthz", "/livez", "/readyz", "/version", "/cacerts")
+_RESOURCE_ROOTS = ("/api/", "/apis/")
 
 
 class APIServer:
@@ -129,9 +130,10 @@ class APIServer:
 
     async def _route(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"
-        fixed = self._fixed_route(path)
-        if fixed is not None:
-            return await fixed(request)
+        if not path.startswith(_RESOURCE_ROOTS):  # no fixed route is under /api/ or /apis/
+            fixed = self._fixed_route(path)
+            if fixed is not None:
+                return await fixed(request)
         ri = parse_resource_path(path)
         if ri is None:
             return await self._discovery(request, path)

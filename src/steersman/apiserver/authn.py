@@ -47,6 +47,9 @@ from steersman.apiserver.service_account_tokens import (
 )
 
 ADMIN_USER = "steersman-admin"
+# Distinct certificate subjects remembered (a node's is the same on every request); the
+# table starts over when it is full, which only costs working the users out again.
+CERTIFICATE_USERS_LIMIT = 16_384
 SYSTEM_MASTERS = "system:masters"
 SYSTEM_AUTHENTICATED = "system:authenticated"
 SYSTEM_UNAUTHENTICATED = "system:unauthenticated"
@@ -102,19 +105,17 @@ def _authenticated(user: UserInfo) -> UserInfo:
     return dataclasses.replace(user, groups=(*user.groups, SYSTEM_AUTHENTICATED))
 
 
-def _subject_values(peercert: Mapping[str, Any], attribute: str) -> list[str]:
+def _subject_values(subject: Any, attribute: str) -> list[str]:
     """Values of ``attribute`` in a ``getpeercert()`` subject: ((("commonName", "x"),), …)."""
-    return [value for rdn in peercert.get("subject", ()) for key, value in rdn if key == attribute]
+    return [value for rdn in subject for key, value in rdn if key == attribute]
 
 
-def user_from_certificate(peercert: Mapping[str, Any] | None) -> UserInfo | None:
-    """CN → user name, every O → a group; None without a certificate or a common name."""
-    if not peercert:
-        return None
-    names = _subject_values(peercert, "commonName")
+def user_from_subject(subject: Any) -> UserInfo | None:
+    """A client certificate's user: CN → user name, every O → a group; None without a CN."""
+    names = _subject_values(subject, "commonName")
     if not names or not names[0]:
         return None
-    groups = dict.fromkeys(_subject_values(peercert, "organizationName"))
+    groups = dict.fromkeys(_subject_values(subject, "organizationName"))
     return _authenticated(UserInfo(name=names[0], groups=tuple(groups)))
 
 
@@ -181,6 +182,7 @@ class Authenticator:
         if (service_accounts is None) != (lookup is None):
             raise ValueError("service-account tokens need both the token issuer and a lookup")
         self._users_by_digest: dict[bytes, UserInfo] = {}
+        self._users_by_subject: dict[Any, UserInfo | None] = {}
         self._service_accounts = service_accounts
         self._lookup = lookup
         self._bootstrap = bootstrap
@@ -208,7 +210,7 @@ class Authenticator:
         self, *, authorization_header: str | None, peercert: Mapping[str, Any] | None
     ) -> UserInfo | None:
         """The user a request authenticates as, or None when it has no valid credential."""
-        user = user_from_certificate(peercert)
+        user = self._certificate_user(peercert) if peercert else None
         if user is not None:
             return user
         token = bearer_token(authorization_header)
@@ -216,13 +218,30 @@ class Authenticator:
             return None
         return self.authenticate_token(token).user
 
+    def _certificate_user(self, peercert: Mapping[str, Any]) -> UserInfo | None:
+        """:func:`user_from_subject`, remembered by subject: the user depends on nothing
+        else, and the TLS handshake has already verified the certificate."""
+        subject = peercert.get("subject", ())
+        users = self._users_by_subject
+        try:
+            return users[subject]
+        except KeyError:
+            pass
+        except TypeError:  # not the tuples getpeercert() gives: work it out every time
+            return user_from_subject(subject)
+        if len(users) >= CERTIFICATE_USERS_LIMIT:
+            users.clear()
+        user = users[subject] = user_from_subject(subject)
+        return user
+
     def authenticate_token(self, token: str, *, audiences: Sequence[str] = ()) -> TokenResult:
         """Check a bearer token for ``audiences`` (default: the API audiences)."""
         user = self._users_by_digest.get(_digest(token)) or self._bootstrap_user(token)
         if user is not None:
             # Static tokens are audience-agnostic: they are good for the API audiences only.
-            matched = tuple(a for a in audiences or self.api_audiences
-                            if a in self.api_audiences)
+            api_audiences = self.api_audiences
+            matched = api_audiences if not audiences else tuple(
+                a for a in audiences if a in api_audiences)
             if not matched:
                 return TokenResult(None, error="token audiences are invalid for the target "
                                                "audiences")

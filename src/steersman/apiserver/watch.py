@@ -68,6 +68,7 @@ class WatchHandler:
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
+            watcher.close()  # drops its timer now rather than when it would have fired
             cache.watchers.discard(watcher)
         return response
 

@@ -39,6 +39,7 @@ HISTORY_CAPACITY = 10_000
 _ADOPTED_LIMIT = 4_096  # writes in flight whose objects were handed over (see adopt)
 WATCHER_BUFFER = 10_000
 _LIST_PAGE = 5_000
+_TIMER_SLACK = 0.001  # a reader's timer this close to its deadline times it out (s)
 
 
 @dataclass(slots=True)
@@ -82,7 +83,11 @@ class Watcher:
 
     The wake-up is one future, created only while the reader waits on an empty buffer, and
     resolved by the first :meth:`offer`; a fan-out to many idle watchers therefore costs a
-    deque append and one ``set_result`` each, with no task or timer per event.
+    deque append and one ``set_result`` each, with no task or timer per event. The reader's
+    timeout is one timer that outlives the waits: a wait whose deadline is no earlier than
+    the armed timer's keeps it, and a timer that fires before the current deadline re-arms
+    itself for the rest (a watch stream waits with a 5 s timeout after every batch it sends,
+    and would otherwise schedule and cancel a timer per batch).
     """
 
     def __init__(self, predicate: Predicate, limit: int = WATCHER_BUFFER, *,
@@ -95,6 +100,8 @@ class Watcher:
         self._limit = limit
         self._pending: collections.deque[tuple[str, CachedEvent]] = collections.deque()
         self._waiter: asyncio.Future[None] | None = None
+        self._deadline = 0.0  # loop time at which the current wait times out
+        self._timer: asyncio.TimerHandle | None = None
         self.overflowed = False
         self.closed = False
 
@@ -137,6 +144,9 @@ class Watcher:
     def close(self) -> None:
         self.closed = True
         self._wake()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     async def next_batch(self, timeout: float | None) -> list[tuple[str, CachedEvent]] | None:
         """Pending events; ``[]`` on timeout; ``None`` once closed and drained."""
@@ -151,13 +161,31 @@ class Watcher:
     async def _wait(self, timeout: float | None) -> None:
         loop = asyncio.get_running_loop()
         waiter = self._waiter = loop.create_future()
-        timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
+        if timeout is None:
+            self._deadline = float("inf")
+        else:
+            self._deadline = deadline = loop.time() + timeout
+            timer = self._timer
+            if timer is None or timer.when() > deadline:
+                if timer is not None:
+                    timer.cancel()
+                self._timer = loop.call_at(deadline, self._on_timer)
         try:
             await waiter
         finally:
             self._waiter = None
-            if timer is not None:
-                timer.cancel()
+
+    def _on_timer(self) -> None:
+        """Time out the waiting reader if its deadline has come, else wait for the rest."""
+        self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done() or self._deadline == float("inf"):
+            return  # the next wait arms a timer of its own
+        loop = waiter.get_loop()
+        if self._deadline - loop.time() <= _TIMER_SLACK:
+            waiter.set_result(None)
+        else:
+            self._timer = loop.call_at(self._deadline, self._on_timer)
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:

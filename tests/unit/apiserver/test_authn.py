@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from steersman.apiserver import authn
 from steersman.apiserver.authn import (
     Authenticator,
     UserInfo,
@@ -85,6 +86,27 @@ def test_client_certificate_wins_over_a_token(authenticator: Authenticator) -> N
     cert = peercert(("commonName", "jane"))
     user = authenticator.authenticate(authorization_header=f"Bearer {ADMIN_TOKEN}", peercert=cert)
     assert user == UserInfo(name="jane", groups=("system:authenticated",))
+
+
+def test_certificate_users_are_remembered_by_subject(
+        authenticator: Authenticator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(authn, "CERTIFICATE_USERS_LIMIT", 2)
+    nodes = [peercert(("organizationName", "system:nodes"), ("commonName", f"system:node:n{i}"))
+             for i in range(3)]
+    first = authenticator.authenticate(authorization_header=None, peercert=nodes[0])
+    again = authenticator.authenticate(authorization_header=None, peercert=dict(nodes[0]))
+    assert first is again
+    users = [authenticator.authenticate(authorization_header=None, peercert=cert)
+             for cert in nodes]  # the third subject finds the table full and starts it over
+    assert [u.name if u else None for u in users] == [f"system:node:n{i}" for i in range(3)]
+    assert authenticator.authenticate(authorization_header=None, peercert=nodes[0]) == first
+
+
+def test_a_subject_that_is_not_hashable_is_worked_out_every_time(
+        authenticator: Authenticator) -> None:
+    cert = {"subject": [[("commonName", "jane")], [("organizationName", "team-a")]]}
+    user = authenticator.authenticate(authorization_header=None, peercert=cert)
+    assert user == UserInfo(name="jane", groups=("team-a", "system:authenticated"))
 
 
 @pytest.mark.parametrize("cert", [None, {}, peercert(("organizationName", "system:masters"))])

@@ -7,6 +7,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 import orjson
+import pytest
 
 from steersman.apiserver.watchcache import CachedEvent, Watcher
 
@@ -40,6 +41,39 @@ async def test_an_idle_reader_times_out_with_an_empty_batch_and_can_wait_again()
     assert await watcher.next_batch(0.01) == []
     watcher.offer(_event())
     assert len(await watcher.next_batch(0.01) or []) == 1
+
+
+async def test_waits_share_one_timer_that_still_times_out_each_wait_on_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    watcher = Watcher(lambda obj: True)
+    loop = asyncio.get_running_loop()
+    armed: list[float] = []
+    call_at = loop.call_at
+
+    def counting_call_at(when: float, *args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+        armed.append(when)
+        return call_at(when, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "call_at", counting_call_at)
+    for _ in range(3):  # woken by an event well before its timeout, as a busy stream is
+        reader = asyncio.create_task(watcher.next_batch(0.2))
+        await asyncio.sleep(0)
+        watcher.offer(_event())
+        assert len(await reader or []) == 1
+    assert len(armed) == 1
+    began = loop.time()
+    assert await watcher.next_batch(0.3) == []  # the first timer fires early and re-arms
+    assert loop.time() - began >= 0.29
+    assert len(armed) == 2
+
+
+async def test_a_shorter_timeout_than_the_armed_timer_is_kept() -> None:
+    watcher = Watcher(lambda obj: True)
+    reader = asyncio.create_task(watcher.next_batch(60.0))
+    await asyncio.sleep(0)
+    watcher.offer(_event())
+    await reader
+    assert await asyncio.wait_for(watcher.next_batch(0.01), 1.0) == []
 
 
 async def test_close_ends_a_waiting_reader() -> None:
