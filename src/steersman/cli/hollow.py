@@ -19,6 +19,7 @@ import click
 from rich.console import Console
 
 from steersman.api.errors import StatusError
+from steersman.cli import gc_policy
 from steersman.cli.signals import wait_for_stop_signal
 from steersman.client import Client, ConfigError, ServerUnreachable, load_kubeconfig
 from steersman.kubelet.hollow import (
@@ -78,6 +79,7 @@ def hollow_nodes(count: int, kubeconfig: Path | None, name_prefix: str, cpu: str
 
 
 async def _serve(config: HollowConfig, kubeconfig: Path | None) -> None:
+    gc_policy.for_caches()  # the heap is mostly the informer cache of every bound pod
     client_config = load_kubeconfig(kubeconfig)
     async with Client(client_config, qps=_QPS, burst=int(_QPS),
                       connection_limit=config.max_in_flight + 4,
@@ -85,6 +87,7 @@ async def _serve(config: HollowConfig, kubeconfig: Path | None) -> None:
         simulator = HollowNodes(client, config)
         started = time.monotonic()
         await simulator.register()
+        gc_policy.settle()
         console.print(f"[green]✓[/] {config.count} hollow nodes registered "
                       f"in {time.monotonic() - started:.1f} s; heartbeating against "
                       f"{client_config.server}", soft_wrap=True)

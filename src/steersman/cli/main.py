@@ -7,7 +7,6 @@ where the admin kubeconfig is, and ``up`` prints the ``export KUBECONFIG=…`` l
 from __future__ import annotations
 
 import asyncio
-import gc
 import ipaddress
 import logging
 from pathlib import Path
@@ -16,6 +15,7 @@ import click
 from rich.console import Console
 
 from steersman import __version__
+from steersman.cli import gc_policy
 from steersman.cli.agent import NETWORK_HELP, agent, default_proxy_mode
 from steersman.cli.hollow import hollow_nodes
 from steersman.cli.image import image
@@ -37,15 +37,6 @@ from steersman.server.kubeconfigs import MergeError, merge_admin_context
 from steersman.server.localnodes import LocalNodes
 
 console = Console(stderr=True)
-# A server's heap is mostly the watch cache: millions of long-lived dicts that every full
-# collection walks (pauses of a second or more at 30k pods, the p99 of every write). Young
-# garbage is still collected, in bigger batches; full collections wait for far more growth,
-# and what exists once the server is up (a reloaded cache, the built-in objects) is left
-# out of them: plain JSON objects hold no cycles and are freed by reference counting anyway.
-# Every survivor is walked once in the middle generation however often it is collected, so
-# collecting it every 5 young collections (not 20) costs no more and pauses 4x shorter
-# (~45 ms instead of ~185 ms with a large cache); full collections keep their old cadence.
-_GC_THRESHOLDS = (50_000, 5, 400)
 HOST_SERVICE_CIDR = "127.43.0.0/16"
 BRIDGE_SERVICE_CIDR = str(SERVICE_CIDR)
 _SERVICE_RANGES = (ipaddress.IPv4Network("127.0.0.0/8"), SERVICE_CIDR)
@@ -219,7 +210,7 @@ def _bridged_range(service_cidr: str) -> bool:
 async def _run(config: ServerConfig, *, announce_export: bool, nodes: int = 0,
                runtime: str = "process", merge_into: Path | None = None,
                network_mode: str = "host", proxy_mode: str = "userspace") -> None:
-    gc.set_threshold(*_GC_THRESHOLDS)
+    gc_policy.for_caches()  # the heap is mostly the watch cache
     plane = ControlPlane(config)
     with console.status("starting the control plane…"):
         try:
@@ -230,8 +221,7 @@ async def _run(config: ServerConfig, *, announce_export: bool, nodes: int = 0,
             raise click.ClickException(
                 f"cannot listen on {config.bind_address}:{config.port}: {exc.strerror}; "
                 f"pick another port with --port (0 = any free port)") from exc
-    gc.collect()
-    gc.freeze()
+    gc_policy.settle()
     console.print(f"[green]✓[/] API server ready at [bold]{plane.url}[/] "
                   f"(store: {config.store})")
     console.print(f"  admin kubeconfig: {config.kubeconfig_path}")
