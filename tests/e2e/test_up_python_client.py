@@ -111,7 +111,7 @@ def test_port_forward(core: client.CoreV1Api, namespace: str, tmp_path: Path) ->
                                       "$(POD_IP)", "--directory", str(tmp_path)],
              env=[{"name": "POD_IP",
                    "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}])
-    eventually(lambda: _fetch(core, namespace, 8080).endswith(b"from the pod"), 30,
+    eventually(lambda: _fetch_or_nothing(core, namespace, 8080).endswith(b"from the pod"), 30,
                "the page through port-forward")
     forward = portforward(core.connect_get_namespaced_pod_portforward, "web", namespace,
                           ports="8081")
@@ -125,6 +125,15 @@ def test_port_forward(core: client.CoreV1Api, namespace: str, tmp_path: Path) ->
         assert "error forwarding port 8081" in (forward.error(8081) or "")
     finally:
         forward.close()
+
+
+def _fetch_or_nothing(core: client.CoreV1Api, namespace: str, port: int) -> bytes:
+    """:func:`_fetch`, or nothing while the pod's server is not listening yet: the forward
+    then closes its end, and the request meets a broken pipe or a reset."""
+    try:
+        return _fetch(core, namespace, port)
+    except OSError:
+        return b""
 
 
 def _fetch(core: client.CoreV1Api, namespace: str, port: int) -> bytes:
