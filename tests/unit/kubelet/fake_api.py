@@ -59,8 +59,17 @@ class FakeAPI:
         return self._stored(resource, obj)
 
     async def update_status(self, resource: Resource, obj: Object, **_: Any) -> Object:
-        await self._enter("update_status", resource, obj["metadata"]["name"])
-        return self._stored(resource, obj)
+        """As the status subresource: the status (with labels and annotations) from ``obj``,
+        everything else from the stored object, when there is one."""
+        name = obj["metadata"]["name"]
+        await self._enter("update_status", resource, name)
+        current = self.objects.get((resource.plural, name))
+        if current is None:
+            return self._stored(resource, obj)
+        metadata = {**current["metadata"], **{key: obj["metadata"][key] for key in (
+            "labels", "annotations") if key in obj["metadata"]}}
+        return self._stored(resource, {**current, "metadata": metadata,
+                                       "status": obj.get("status")})
 
     async def patch(self, resource: Resource, name: str, patch: Object, **_: Any) -> Object:
         await self._enter("patch", resource, name)

@@ -8,7 +8,7 @@ from typing import Any
 from steersman.client import FakeClock
 from steersman.kubelet.hollow.config import HollowConfig
 from steersman.kubelet.hollow.pod_status import COMPLETE_AFTER_ANNOTATION
-from steersman.kubelet.hollow.pods import HollowPods
+from steersman.kubelet.hollow.pods import HollowPods, status_body
 from steersman.kubelet.hollow.registration import new_hollow_node
 from tests.unit.kubelet.fake_api import FakeAPI
 
@@ -77,8 +77,10 @@ async def test_addresses_are_released_when_pods_finish_or_vanish() -> None:
 async def test_a_pod_with_complete_after_succeeds_on_time() -> None:
     api, clock, pods = make()
     annotations = {COMPLETE_AFTER_ANNOTATION: "5"}
-    seen(pods, pod("job", "hollow-0", metadata={"annotations": annotations},
-                   spec={"restartPolicy": "Never"}))
+    job = pod("job", "hollow-0", metadata={"annotations": annotations},
+              spec={"restartPolicy": "Never"})
+    api.objects[("pods", "job")] = job  # as the server holds it: the writes leave out spec
+    seen(pods, job)
     await pods.reconcile("ns/job")
     seen(pods, api.objects[("pods", "job")])
     assert await pods.reconcile("ns/job") == 5.0
@@ -95,3 +97,15 @@ async def test_conflicts_and_missing_pods_are_not_errors() -> None:
     assert await pods.reconcile("ns/a") is None
     api.fail = 404
     assert await pods.reconcile("ns/a") is None
+
+
+def test_the_status_write_carries_metadata_and_status_only() -> None:
+    live = pod("a", "hollow-0", metadata={
+        "labels": {"app": "web"}, "annotations": {"note": "x"}, "resourceVersion": "7",
+        "managedFields": [{"manager": "kubectl", "operation": "Update"}]})
+    body = status_body(live, {"phase": "Running"})
+    assert body == {"apiVersion": "v1", "kind": "Pod", "status": {"phase": "Running"},
+                    "metadata": {k: v for k, v in live["metadata"].items()
+                                 if k != "managedFields"}}
+    assert body["metadata"]["labels"] == {"app": "web"}  # a status write may change them
+    assert "managedFields" in live["metadata"]  # the informer's object is left alone

@@ -114,7 +114,7 @@ class HollowPods:
         return None
 
     async def _write(self, status: Object, pod: Object) -> None:
-        await self._client.update_status(PODS, {**pod, "status": status})
+        await self._client.update_status(PODS, status_body(pod, status))
 
     async def _delete(self, pod: Object) -> None:
         metadata = pod["metadata"]
@@ -145,3 +145,16 @@ class HollowPods:
 
     def _now(self) -> str:
         return now_rfc3339(self._clock.now())
+
+
+def status_body(pod: Object, status: Object) -> Object:
+    """The ``PUT pods/NAME/status`` body: the pod's metadata (its resourceVersion the write's
+    precondition; labels and annotations, which a status write may change, as they are) and
+    the new status. The server takes everything else from the stored pod, so the spec and
+    the managedFields (omitted: kept as they are) are left out, as a kubelet's status patch
+    leaves them out: they are most of the bytes, and the server would parse and check them
+    only to drop them."""
+    metadata = {key: value for key, value in pod["metadata"].items() if key != "managedFields"}
+    return {"apiVersion": pod.get("apiVersion", "v1"), "kind": pod.get("kind", "Pod"),
+            "metadata": metadata, "status": status}
+
