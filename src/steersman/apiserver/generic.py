@@ -287,13 +287,19 @@ class GenericRegistry:
     async def guaranteed_update(self, info: ResourceInfo, namespace: str, name: str,
                                 mutate: Mutation, *, subresource: str = "",
                                 dry_run: bool = False,
-                                track_fields: FieldTracker | None = None) -> Object:
-        """Read-mutate-write, retried on conflicts (PATCH and server-side changes)."""
+                                track_fields: FieldTracker | None = None,
+                                copy: bool = True) -> Object:
+        """Read-mutate-write, retried on conflicts (PATCH and server-side changes).
+
+        ``mutate`` gets a deep copy of the live object to change, or with ``copy=False`` the
+        live (cached, shared) object itself, which it must leave as it is: it returns a new
+        object that shares what it does not change, as a status write shares the spec.
+        """
         old = await self._current(info, namespace, name)
         for _ in range(_MAX_CONFLICT_RETRIES):
             if old is None:
                 raise errors.not_found(info.plural, name, info.group)
-            result = mutate(copy_object(old))
+            result = mutate(copy_object(old) if copy else old)
             new = await result if isinstance(result, Awaitable) else result
             try:
                 return await self._write_update(info, new, old, subresource, dry_run,

@@ -129,7 +129,7 @@ class Subresources:
         if not node:
             raise errors.invalid_object("Binding", ri.name, [errors.required("target.name")])
 
-        def bind(pod: Object) -> Object:
+        def bind(pod: Object) -> Object:  # the live pod: a new one shares what is unchanged
             if pod.get("spec", {}).get("nodeName"):
                 raise errors.conflict("pods/binding", ri.name, "",
                                       f"pod {ri.name} is already assigned to node "
@@ -137,12 +137,15 @@ class Subresources:
             if pod["metadata"].get("deletionTimestamp"):
                 raise errors.conflict("pods/binding", ri.name, "",
                                       f"pod {ri.name} is being deleted, cannot be assigned")
-            pod["spec"]["nodeName"] = node
-            _set_condition(pod, "PodScheduled", "True", self._registry.now())
-            return pod
+            status = dict(pod.get("status") or {})
+            status["conditions"] = _with_condition(status.get("conditions") or [],
+                                                   "PodScheduled", "True", self._registry.now())
+            return {**pod, "metadata": dict(pod["metadata"]),
+                    "spec": {**pod.get("spec", {}), "nodeName": node}, "status": status}
 
         await self._registry.guaranteed_update(info, ri.namespace, ri.name, bind,
-                                               subresource="binding", dry_run=dry_run(request))
+                                               subresource="binding", dry_run=dry_run(request),
+                                               copy=False)
         return neg.json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
                                   "status": "Success", "code": 201}, 201)
 
@@ -206,11 +209,12 @@ def scale_of(obj: Object) -> Object:
     }
 
 
-def _set_condition(pod: Object, kind: str, status: str, now: str) -> None:
-    conditions = pod.setdefault("status", {}).setdefault("conditions", [])
-    for condition in conditions:
+def _with_condition(conditions: list[Object], kind: str, status: str,
+                    now: str) -> list[Object]:
+    """``conditions`` (left as they are) with condition ``kind`` set to ``status``."""
+    for index, condition in enumerate(conditions):
         if condition.get("type") == kind:
-            condition.update(status=status, lastTransitionTime=now)
-            return
-    conditions.append({"type": kind, "status": status, "lastProbeTime": None,
-                       "lastTransitionTime": now})
+            changed = {**condition, "status": status, "lastTransitionTime": now}
+            return [*conditions[:index], changed, *conditions[index + 1:]]
+    return [*conditions, {"type": kind, "status": status, "lastProbeTime": None,
+                          "lastTransitionTime": now}]

@@ -20,6 +20,7 @@ from steersman.apiserver import fieldmanager
 from steersman.apiserver.generic import GenericRegistry
 from steersman.apiserver.patching import STRATEGIC, apply_patch, patched
 from steersman.apiserver.requestinfo import RequestInfo
+from steersman.apiserver.subresources import _with_condition
 from steersman.apiserver.watchcache import WatchCache
 from steersman.store.memory import MemoryStore
 from tests.unit.api.test_remembered_results import pod
@@ -152,3 +153,46 @@ async def test_a_patch_naming_a_resource_version_is_a_precondition(
                                    {"metadata": meta})
         assert result.obj["metadata"]["labels"]["again"] == "yes"
         assert result.obj["metadata"]["resourceVersion"] != live
+
+
+async def test_a_binding_that_shares_the_live_pod_stores_what_a_copy_would(
+        registry: GenericRegistry) -> None:
+    # The binding subresource hands its mutation the live (cached) pod, not a copy: the new
+    # pod shares what it leaves unchanged, and the cached one must stay as it was.
+    info = _pods(registry)
+    bound = []
+    for name, copying in (("copied", True), ("shared", False)):
+        body = pod(name)
+        del body["metadata"]["uid"], body["metadata"]["creationTimestamp"], body["status"]
+        await registry.create(info, "default", body)
+        live = await registry.lookup(info, "default", name)
+        assert live is not None
+        before = copy.deepcopy(live)
+
+        def bind(current: Object, copying: bool = copying) -> Object:
+            if copying:
+                return _bind("node-1")(current)
+            status = dict(current.get("status") or {})
+            status["conditions"] = _with_condition(status.get("conditions") or [],
+                                                   "PodScheduled", "True",
+                                                   "2027-01-15T08:00:00Z")
+            return {**current, "metadata": dict(current["metadata"]),
+                    "spec": {**current["spec"], "nodeName": "node-1"}, "status": status}
+
+        bound.append(await registry.guaranteed_update(info, "default", name, bind,
+                                                      subresource="binding", copy=copying))
+        assert live == before
+    assert _comparable(bound[0]) == _comparable(bound[1])
+
+
+def test_with_condition_replaces_or_appends_and_leaves_the_list_alone() -> None:
+    pending = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                "lastProbeTime": None, "lastTransitionTime": "then"}]
+    kept = copy.deepcopy(pending)
+    assert _with_condition(pending, "PodScheduled", "True", "now") == [
+        {"type": "PodScheduled", "status": "True", "reason": "Unschedulable",
+         "lastProbeTime": None, "lastTransitionTime": "now"}]
+    assert pending == kept
+    assert _with_condition([], "PodScheduled", "True", "now") == [
+        {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+         "lastTransitionTime": "now"}]
