@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 import click
+import uvloop
 from rich.console import Console
 
 from steersman import __version__
@@ -169,7 +170,10 @@ def _check_ip(ctx: click.Context, param: click.Parameter, value: str) -> str:
 def server(**kwargs: object) -> None:
     """Run the control plane (API server and store)."""
     config = _config(**kwargs)  # type: ignore[arg-type]
-    asyncio.run(_run(config, announce_export=False))
+    # uvloop: its sockets and TLS are C, asyncio's TLS layer is Python; with thousands of
+    # nodes' small HTTPS requests the API server spends ~10% less CPU per bound pod
+    # (bench/scheduler.py, same-run A/B). `up` keeps asyncio's loop for its in-process nodes.
+    uvloop.run(_run(config, announce_export=False))
 
 
 @main.command()
