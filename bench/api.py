@@ -649,22 +649,29 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-def echo_baseline(data_dir: Path, endpoint: Endpoint, plan: Plan,
-                  pinned: bool) -> dict[str, float]:
+def start_echo(data_dir: Path, pinned: bool) -> tuple[Child, str]:
+    """The echo server with the API server's certificate (on the server's CPU when
+    ``pinned``), once it listens; and its URL."""
     port_file = data_dir.parent / "echo.port"
     pki = data_dir / "pki"
     echo = Child([sys.executable, __file__, "--serve-echo", str(pki / "server.crt"),
                   str(pki / "server.key"), str(port_file)], data_dir.parent / "echo.log")
+    if pinned:
+        pin(echo.pid, {SERVER_CPU})
+    deadline = time.monotonic() + 30
+    while not port_file.exists() or not port_file.read_text():
+        if not echo.running() or time.monotonic() > deadline:
+            echo.stop()
+            raise RuntimeError(f"echo server did not start:\n{echo.log_tail()}")
+        time.sleep(0.05)
+    return echo, f"https://127.0.0.1:{port_file.read_text()}"
+
+
+def echo_baseline(data_dir: Path, endpoint: Endpoint, plan: Plan,
+                  pinned: bool) -> dict[str, float]:
+    echo, url = start_echo(data_dir, pinned)
     try:
-        if pinned:
-            pin(echo.pid, {SERVER_CPU})
-        deadline = time.monotonic() + 30
-        while not port_file.exists() or not port_file.read_text():
-            if not echo.running() or time.monotonic() > deadline:
-                raise RuntimeError(f"echo server did not start:\n{echo.log_tail()}")
-            time.sleep(0.05)
-        echo_endpoint = Endpoint(f"https://127.0.0.1:{port_file.read_text()}",
-                                 endpoint.ca_file, endpoint.token)
+        echo_endpoint = Endpoint(url, endpoint.ca_file, endpoint.token)
         return asyncio.run(echo_rate(echo_endpoint, plan.echo_s))
     finally:
         echo.stop()

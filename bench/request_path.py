@@ -29,7 +29,6 @@ import multiprocessing.connection
 import os
 import ssl
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -45,11 +44,11 @@ from api import (
     Endpoint,
     cpu_seconds,
     expect,
-    pin,
     pod_body,
+    start_echo,
     start_server,
 )
-from processes import Child
+from processes import Child, pin
 from steersman.kubelet.node_status import build_lease
 
 CLIENTS = 16
@@ -190,22 +189,6 @@ async def _watch(url: str, data_dir: Path, path: str,
 
 
 # ---- the run --------------------------------------------------------------------------------
-
-def start_echo(data_dir: Path, pinned: bool) -> tuple[Child, str]:
-    port_file = data_dir.parent / "echo.port"
-    pki = data_dir / "pki"
-    api_py = Path(__file__).with_name("api.py")
-    echo = Child([sys.executable, str(api_py), "--serve-echo", str(pki / "server.crt"),
-                  str(pki / "server.key"), str(port_file)], data_dir.parent / "echo.log")
-    if pinned:
-        pin(echo.pid, {SERVER_CPU})
-    deadline = time.monotonic() + 30
-    while not port_file.exists() or not port_file.read_text():
-        if not echo.running() or time.monotonic() > deadline:
-            raise RuntimeError(f"echo server did not start:\n{echo.log_tail()}")
-        time.sleep(0.05)
-    return echo, f"https://127.0.0.1:{port_file.read_text()}"
-
 
 async def measure(endpoint: Endpoint, echo_url: str, server_pid: int, echo_pid: int,
                   data_dir: Path, args: argparse.Namespace,

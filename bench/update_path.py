@@ -6,9 +6,10 @@ The writes a pod costs the API server after its create, timed in process as
 main thread's CPU time, an ``orjson`` baseline interleaved round by round):
 
 * ``binding`` — the scheduler's ``POST pods/NAME/binding`` (a ``v1 Binding`` to a node);
-* ``status`` — a hollow node's ``PUT pods/NAME/status``: the whole pod as its informer holds
-  it, with the status that takes it to Running (phase, IPs, ``startTime``, conditions,
-  container statuses; :func:`steersman.kubelet.hollow.pod_status.running_status`);
+* ``status`` — a hollow node's ``PUT pods/NAME/status``: the pod's metadata as its informer
+  holds it (less managedFields), with the status that takes it to Running (phase, IPs,
+  ``startTime``, conditions, container statuses;
+  :func:`steersman.kubelet.hollow.pod_status.running_status`);
 * ``patch`` — a strategic-merge ``PATCH pods/NAME`` that adds a label;
 * ``lease`` — a hollow node's heartbeat, ``PUT leases/NAME`` in ``kube-node-lease``: the
   Lease as :func:`steersman.kubelet.lease.build_lease` makes it, at the resourceVersion of
@@ -47,7 +48,8 @@ from steersman.api.meta import format_micro_time, parse_time
 from steersman.apiserver.app import APIServer
 from steersman.apiserver.watchcache import WatchCache
 from steersman.kubelet.hollow.pod_status import running_status
-from steersman.kubelet.lease import LEASE_NAMESPACE, build_lease
+from steersman.kubelet.hollow.pods import status_body as hollow_status_body
+from steersman.kubelet.node_status import LEASE_NAMESPACE, build_lease
 
 OPERATIONS = ("binding", "status", "patch", "lease")
 PODS_PREFIX = "/registry/core/pods/"
@@ -84,11 +86,12 @@ def binding_write(pod: Object, index: int) -> Write:
 
 
 def status_body(pod: Object, index: int) -> bytes:
-    """What a hollow node PUTs: its informer's pod with the Running status."""
+    """What a hollow node PUTs for its informer's pod: the Running status, with the pod's
+    metadata (:func:`steersman.kubelet.hollow.pods.status_body`)."""
     pod_ip = f"10.{index // 65536 % 256}.{index // 256 % 256}.{index % 256}"
     status = running_status(pod, host_ip=f"192.168.{index // 256 % 256}.{index % 256}",
                             pod_ip=pod_ip, now="2026-11-29T12:00:00Z")
-    return orjson.dumps({**pod, "status": status})
+    return orjson.dumps(hollow_status_body(pod, status))
 
 
 def status_write(pod: Object, index: int) -> Write:

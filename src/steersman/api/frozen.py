@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 from typing import Any, NoReturn
 
+from steersman.api.patch.json_values import deep_copy
+
 FREEZE_SHARED_ENV = "STEERSMAN_FREEZE_SHARED"
 
 
@@ -77,10 +79,5 @@ def freeze(value: Any) -> Any:
     return value
 
 
-def thaw(value: Any) -> Any:
-    """A plain, mutable deep copy of a JSON-shaped value."""
-    if isinstance(value, dict):
-        return {key: thaw(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [thaw(item) for item in value]
-    return value
+# A plain, mutable deep copy of a JSON-shaped value (frozen or not).
+thaw = deep_copy

@@ -21,11 +21,17 @@ from steersman.api import fieldcheck
 from steersman.api.builtin import builtin_registry
 from steersman.api.exactjson import same_json
 from steersman.api.ssa import fieldpath
-from steersman.api.ssa.fieldpath import FieldSet, Path
+from steersman.api.ssa.fieldpath import FieldSet
 from steersman.api.ssa.walk import compare
 from steersman.apiserver.fieldmanager import UpdateTracker
 from tests.unit.api.test_remembered_results import VARIANTS, pod
-from tests.unit.api.test_update_fast_paths import POD_ROOT, reference_compare, running
+from tests.unit.api.test_update_fast_paths import (
+    POD_ROOT,
+    _paths,
+    _random_set,
+    reference_compare,
+    running,
+)
 
 Object = dict[str, Any]
 RESOURCES = builtin_registry()
@@ -84,17 +90,6 @@ def test_status_writes_record_the_same_fields_with_the_spec_shared_or_copied(
     assert orjson.dumps(shared) == orjson.dumps(copied)
     managers = [entry["manager"] for entry in shared["metadata"]["managedFields"]]
     assert managers == ["kube-controller-manager", "hollow-node"]
-
-
-def _random_set(rng: random.Random) -> FieldSet:
-    elements = ["f:a", "f:b", "f:c", 'k:{"name":"x"}', "i:0"]
-    paths = [tuple(rng.choice(elements) for _ in range(rng.randrange(1, 4)))
-             for _ in range(rng.randrange(0, 8))]
-    return FieldSet.of(paths)
-
-
-def _paths(fields: FieldSet) -> set[Path]:
-    return set(fields.paths())
 
 
 @pytest.mark.parametrize("seed", range(60))

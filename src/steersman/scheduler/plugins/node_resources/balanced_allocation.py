@@ -32,13 +32,8 @@ class BalancedAllocation:
         return SUCCESS
 
     def score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
-        cpu, memory = pod.request_cpu, pod.request_memory
-        key = self.score_key(pod)
-        # A memoised score is one dict lookup (NodeInfo.score_memo). In a cycle the runtime
-        # calls score_node instead, memoising every node-local plugin's score as one sum.
-        return [memo[key] if key in (memo := node.score_memo)
-                else node.remember_score(key, balance(node, cpu, memory))
-                for node in nodes]
+        # The runtime memoises node-local scores itself (score_key/score_node), summed.
+        return [self.score_node(pod, node) for node in nodes]
 
     def score_key(self, pod: PodInfo) -> str:
         return f"{BALANCED_ALLOCATION}/{pod.request_cpu}/{pod.request_memory}"

@@ -55,13 +55,8 @@ class Fit:
         return passed
 
     def score(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
-        cpu, memory = pod.nonzero_cpu, pod.nonzero_memory
-        key = self.score_key(pod)
-        # A memoised score is one dict lookup (NodeInfo.score_memo). In a cycle the runtime
-        # calls score_node instead, memoising every node-local plugin's score as one sum.
-        return [memo[key] if key in (memo := node.score_memo)
-                else node.remember_score(key, least_allocated(node, cpu, memory))
-                for node in nodes]
+        # The runtime memoises node-local scores itself (score_key/score_node), summed.
+        return [self.score_node(pod, node) for node in nodes]
 
     def score_key(self, pod: PodInfo) -> str:
         return f"{NAME}/{pod.nonzero_cpu}/{pod.nonzero_memory}"
